@@ -1,0 +1,1 @@
+"""Core library: plain functions and small classes, no Dagster imports."""

@@ -1,0 +1,103 @@
+"""GPT-2 BPE to fairseq indices, fast and exactly as fairseq's encoder would give them.
+
+Fast path: tiktoken over a whole block of lines at once (lines are stripped, so a lone "\\n" is a
+piece of its own and its token 198 marks each line end), ids mapped to fairseq indices with one
+table lookup. tiktoken's regex engine knows an older Unicode than the `regex` module fairseq uses:
+code points that Python's Unicode 14 tables call unassigned may be letters to fairseq. A line
+holding one is encoded the reference way instead: split with the `regex` module and fairseq's
+pattern, then BPE per piece. The test suite checks this against fairseq over every code point.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unicodedata
+from functools import lru_cache
+
+import numpy as np
+
+from .gpt2_bpe import EOS, GPT2_NEWLINE_ID, UNK, Gpt2BpeFiles, load_encoding, load_fairseq_lookup
+
+# fairseq's gpt2_bpe_utils pattern, character for character.
+FAIRSEQ_GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+
+
+@lru_cache(maxsize=1)
+def unassigned_pattern() -> re.Pattern:
+    """A `re` class of the code points unassigned in this Python's Unicode tables."""
+    ranges: list[tuple[int, int]] = []
+    for cp in range(sys.maxunicode + 1):
+        if unicodedata.category(chr(cp)) == "Cn":
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1] = (ranges[-1][0], cp)
+            else:
+                ranges.append((cp, cp))
+    body = "".join(
+        re.escape(chr(lo)) if lo == hi else f"{re.escape(chr(lo))}-{re.escape(chr(hi))}"
+        for lo, hi in ranges
+    )
+    return re.compile(f"[{body}]")
+
+
+class FairseqGpt2Encoder:
+    """Encodes cleaned lines into fairseq token indices with `</s>` after each line."""
+
+    def __init__(self, files: Gpt2BpeFiles) -> None:
+        import regex
+
+        self.encoding = load_encoding(files)
+        self.lookup, self.dict_size = load_fairseq_lookup(files.dict_txt)
+        self._split = regex.compile(FAIRSEQ_GPT2_PATTERN).findall
+        self._unassigned = unassigned_pattern()
+
+    def gpt2_ids_reference_split(self, line: str) -> list[int]:
+        """GPT-2 ids of one line, split exactly as fairseq's encoder splits it."""
+        encode_piece = self.encoding._core_bpe.encode_single_piece
+        ids: list[int] = []
+        for piece in self._split(line):
+            ids.extend(encode_piece(piece.encode("utf-8")))
+        return ids
+
+    def _gpt2_ids_of_block(self, text: str) -> tuple[np.ndarray, int]:
+        """GPT-2 ids of `text` (lines each ending in "\\n"), with 198 at each line end."""
+        if text.isascii() or not self._unassigned.search(text):
+            ids = self.encoding.encode_to_numpy(text, allowed_special=set(), disallowed_special=())
+            return ids, 0
+        out: list[int] = []
+        slow = 0
+        for line in text.split("\n")[:-1]:
+            if self._unassigned.search(line):
+                out.extend(self.gpt2_ids_reference_split(line))
+                slow += 1
+            else:
+                out.extend(self.encoding.encode_ordinary(line))
+            out.append(GPT2_NEWLINE_ID)
+        return np.asarray(out, dtype=np.uint32), slow
+
+    def encode_block(self, block: bytes) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+        """Encode a block of cleaned lines (UTF-8, each ending in b"\\n").
+
+        Returns the flat uint16 fairseq tokens (each line's ids then `</s>`), the int32 size of
+        each line's sequence, and counts.
+        """
+        text = block.decode("utf-8")
+        lines = text.count("\n")
+        if text and not text.endswith("\n"):
+            raise ValueError("a block must end at a line end")
+        ids, slow = self._gpt2_ids_of_block(text)
+        ends = np.flatnonzero(ids == GPT2_NEWLINE_ID)
+        if ends.size != lines:
+            raise AssertionError(
+                f"line ends lost in encoding: {ends.size} newline tokens for {lines} lines"
+            )
+        tokens = self.lookup[ids]
+        unk = int(np.count_nonzero(tokens == UNK))
+        tokens[ends] = EOS
+        sizes = np.diff(ends, prepend=-1).astype(np.int32)
+        return tokens, sizes, {"unk": unk, "reference_split_lines": slow}
+
+    def encode_line(self, line: str) -> list[int]:
+        """fairseq indices of one stripped line, `</s>` appended (for captions and checks)."""
+        tokens, _, _ = self.encode_block((line + "\n").encode("utf-8"))
+        return tokens.tolist()

@@ -1,0 +1,68 @@
+"""Read an OpenWebText slice: an outer tar of `.xz` members, each an xz-compressed tar of `.txt`.
+
+Both tar levels are read as tars (never as text), in archive order. Errors name the slice file and
+the member, so a truncated download or a corrupt member is found at once.
+"""
+
+from __future__ import annotations
+
+import io
+import lzma
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+
+class OwtArchiveError(Exception):
+    """A slice or one of its members cannot be read."""
+
+
+@dataclass(frozen=True)
+class XzMember:
+    name: str
+    data: bytes
+
+
+def iter_xz_members(slice_tar: str | Path, *, max_member_bytes: int = 1 << 30) -> Iterator[XzMember]:
+    """Yield the `.xz` members of a slice tar in archive order (other members are skipped)."""
+    slice_tar = Path(slice_tar)
+    current = "(archive header)"
+    try:
+        with tarfile.open(slice_tar, mode="r:") as outer:
+            for info in outer:
+                current = info.name
+                if not info.isfile() or not info.name.endswith(".xz"):
+                    continue
+                if info.size > max_member_bytes:
+                    raise OwtArchiveError(
+                        f"{slice_tar.name}: member {info.name}: {info.size} bytes exceeds the "
+                        f"limit of {max_member_bytes}"
+                    )
+                handle = outer.extractfile(info)
+                data = handle.read() if handle else b""
+                if len(data) != info.size:
+                    raise OwtArchiveError(
+                        f"{slice_tar.name}: member {info.name}: truncated "
+                        f"({len(data)} of {info.size} bytes)"
+                    )
+                yield XzMember(info.name, data)
+            current = "(end of archive)"
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise OwtArchiveError(f"{slice_tar.name}: member {current}: {type(exc).__name__}: {exc}") from exc
+
+
+def iter_documents(member: XzMember, slice_name: str = "") -> Iterator[tuple[str, bytes]]:
+    """Yield (name, raw bytes) of the `.txt` documents in one `.xz` member, in archive order."""
+    where = f"{slice_name}: member {member.name}" if slice_name else f"member {member.name}"
+    current = "(inner header)"
+    try:
+        with lzma.open(io.BytesIO(member.data)) as stream, tarfile.open(fileobj=stream, mode="r|") as inner:
+            for info in inner:
+                current = info.name
+                if not info.isfile():
+                    continue
+                handle = inner.extractfile(info)
+                yield info.name, (handle.read() if handle else b"")
+    except (tarfile.TarError, lzma.LZMAError, EOFError, OSError) as exc:
+        raise OwtArchiveError(f"{where}: document {current}: {type(exc).__name__}: {exc}") from exc
