@@ -1,0 +1,1 @@
+"""Asset checks: the invariants later steps rely on."""

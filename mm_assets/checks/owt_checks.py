@@ -1,0 +1,76 @@
+"""OWT checks. The data directory is judged by fairseq itself, in its own environment, via Pipes."""
+
+
+from pathlib import Path
+
+import dagster as dg
+
+from mm_assets.core.fairseq_mmap import read_sizes
+from mm_assets.resources import MMSettings
+
+JUDGE_SCRIPT = Path(__file__).resolve().parents[1] / "fairseq_judge" / "check_data_dir.py"
+SAMPLED_SEQUENCES = 64
+
+
+@dg.asset_check(
+    asset="owt_fairseq_data",
+    name="fairseq_reads_data_dir",
+    description="fairseq's own MMapIndexedDataset and Dictionary load the directory (in "
+    ".venv-fairseq, through Dagster Pipes); counts equal the materialization metadata; sampled "
+    "sequences decode back to the cleaned text.",
+)
+def fairseq_reads_owt_data_dir(
+    context: dg.AssetCheckExecutionContext,
+    settings: MMSettings,
+    pipes_subprocess_client: dg.PipesSubprocessClient,
+) -> dg.AssetCheckResult:
+    event = context.instance.get_latest_materialization_event(dg.AssetKey("owt_fairseq_data"))
+    if event is None or event.asset_materialization is None:
+        return dg.AssetCheckResult(passed=False, metadata={"problems": "owt_fairseq_data was never materialized"})
+    metadata = event.asset_materialization.metadata
+    python = Path(settings.fairseq_python)
+    if not python.exists():
+        raise dg.Failure(f"fairseq interpreter {python} not found: run `make venv-fairseq` or set MM_FAIRSEQ_PYTHON")
+    layout = settings.layout
+    splits = {}
+    for split in ("train", "valid"):
+        numbers = [int(n) for n in metadata[f"{split}_slices"].value.split(",") if n]
+        splits[split] = {
+            "expected": {"sequences": metadata[f"{split}_sequences"].value,
+                         "tokens": metadata[f"{split}_tokens"].value},
+            "texts": [str(layout.owt_clean_slice(n)) for n in numbers],
+        }
+    extras = {
+        "check_name": "fairseq_reads_data_dir",
+        "asset_key": "owt_fairseq_data",
+        "data_dir": str(layout.owt_fairseq_dir),
+        "bpe_dir": str(layout.gpt2_bpe_dir),
+        "dict_symbols": metadata["dict_symbols"].value,
+        "samples": SAMPLED_SEQUENCES,
+        "splits": splits,
+    }
+    return pipes_subprocess_client.run(
+        command=[str(python), str(JUDGE_SCRIPT)], context=context.op_execution_context, extras=extras
+    ).get_asset_check_result()
+
+
+@dg.asset_check(
+    asset="owt_binarized_slice",
+    name="one_sequence_per_clean_line",
+    description="The slice's index holds one sequence per line of its cleaned text, none empty.",
+)
+def one_sequence_per_clean_line(
+    context: dg.AssetCheckExecutionContext, settings: MMSettings
+) -> dg.AssetCheckResult:
+    number = int(context.partition_key) if context.has_partition_key else None
+    if number is None:
+        return dg.AssetCheckResult(passed=False, metadata={"problems": "run per partition"})
+    layout = settings.layout
+    sizes = read_sizes(layout.owt_binarized_prefix(number).with_suffix(".idx"))
+    with open(layout.owt_clean_slice(number), "rb") as handle:
+        lines = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 24), b""))
+    shortest = int(sizes.min()) if len(sizes) else 0
+    return dg.AssetCheckResult(
+        passed=bool(len(sizes) == lines and (len(sizes) == 0 or shortest >= 2)),
+        metadata={"sequences": len(sizes), "clean_lines": lines, "shortest_sequence": shortest},
+    )
