@@ -48,8 +48,22 @@ def iter_xz_members(slice_tar: str | Path, *, max_member_bytes: int = 1 << 30) -
                     )
                 yield XzMember(info.name, data)
             current = "(end of archive)"
+            end = outer.offset
+        _require_end_marker(slice_tar, end)
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise OwtArchiveError(f"{slice_tar.name}: member {current}: {type(exc).__name__}: {exc}") from exc
+
+
+def _require_end_marker(slice_tar: Path, offset: int) -> None:
+    """tarfile stops quietly at EOF; a whole tar ends with two zero blocks after its last member."""
+    with open(slice_tar, "rb") as handle:
+        handle.seek(offset)
+        marker = handle.read(1024)
+    if len(marker) < 1024 or marker.strip(b"\0"):
+        raise OwtArchiveError(
+            f"{slice_tar.name}: member (end of archive): truncated, no end-of-archive marker at "
+            f"byte {offset}; download the slice again"
+        )
 
 
 def iter_documents(member: XzMember, slice_name: str = "") -> Iterator[tuple[str, bytes]]:
