@@ -11,9 +11,7 @@ pattern, then BPE per piece. The test suite checks this against fairseq over eve
 from __future__ import annotations
 
 import re
-import sys
 import unicodedata
-from functools import lru_cache
 
 import numpy as np
 
@@ -23,21 +21,19 @@ from .gpt2_bpe import EOS, GPT2_NEWLINE_ID, UNK, Gpt2BpeFiles, load_encoding, lo
 FAIRSEQ_GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 
 
-@lru_cache(maxsize=1)
-def unassigned_pattern() -> re.Pattern:
-    """A `re` class of the code points unassigned in this Python's Unicode tables."""
-    ranges: list[tuple[int, int]] = []
-    for cp in range(sys.maxunicode + 1):
-        if unicodedata.category(chr(cp)) == "Cn":
-            if ranges and ranges[-1][1] == cp - 1:
-                ranges[-1] = (ranges[-1][0], cp)
-            else:
-                ranges.append((cp, cp))
-    body = "".join(
-        re.escape(chr(lo)) if lo == hi else f"{re.escape(chr(lo))}-{re.escape(chr(hi))}"
-        for lo, hi in ranges
-    )
-    return re.compile(f"[{body}]")
+_ASCII = bytes(range(128))
+
+
+def unassigned_characters(block: bytes) -> set[str]:
+    """The distinct characters of a UTF-8 block that this Python's Unicode tables call unassigned.
+
+    Deleting the ASCII bytes leaves whole multi-byte sequences, so only the few non-ASCII
+    characters are decoded and looked up.
+    """
+    rest = block.translate(None, _ASCII)
+    if not rest:
+        return set()
+    return {ch for ch in set(rest.decode("utf-8")) if unicodedata.category(ch) == "Cn"}
 
 
 class FairseqGpt2Encoder:
@@ -49,7 +45,6 @@ class FairseqGpt2Encoder:
         self.encoding = load_encoding(files)
         self.lookup, self.dict_size = load_fairseq_lookup(files.dict_txt)
         self._split = regex.compile(FAIRSEQ_GPT2_PATTERN).findall
-        self._unassigned = unassigned_pattern()
 
     def gpt2_ids_reference_split(self, line: str) -> list[int]:
         """GPT-2 ids of one line, split exactly as fairseq's encoder splits it."""
@@ -59,21 +54,30 @@ class FairseqGpt2Encoder:
             ids.extend(encode_piece(piece.encode("utf-8")))
         return ids
 
-    def _gpt2_ids_of_block(self, text: str) -> tuple[np.ndarray, int]:
+    def _gpt2_ids_of_block(self, block: bytes, text: str) -> tuple[np.ndarray, int]:
         """GPT-2 ids of `text` (lines each ending in "\\n"), with 198 at each line end."""
-        if text.isascii() or not self._unassigned.search(text):
-            ids = self.encoding.encode_to_numpy(text, allowed_special=set(), disallowed_special=())
-            return ids, 0
-        out: list[int] = []
+        risky = unassigned_characters(block)
+        if not risky:
+            return self._fast(text), 0
+        has_risky = re.compile("[" + "".join(map(re.escape, sorted(risky))) + "]").search
+        parts: list[np.ndarray] = []
+        plain: list[str] = []  # consecutive lines the fast path may take, encoded together
         slow = 0
         for line in text.split("\n")[:-1]:
-            if self._unassigned.search(line):
-                out.extend(self.gpt2_ids_reference_split(line))
-                slow += 1
-            else:
-                out.extend(self.encoding.encode_ordinary(line))
-            out.append(GPT2_NEWLINE_ID)
-        return np.asarray(out, dtype=np.uint32), slow
+            if not has_risky(line):
+                plain.append(line)
+                continue
+            if plain:
+                parts.append(self._fast("\n".join(plain) + "\n"))
+                plain = []
+            parts.append(np.asarray(self.gpt2_ids_reference_split(line) + [GPT2_NEWLINE_ID], dtype=np.uint32))
+            slow += 1
+        if plain:
+            parts.append(self._fast("\n".join(plain) + "\n"))
+        return np.concatenate(parts), slow
+
+    def _fast(self, text: str) -> np.ndarray:
+        return self.encoding.encode_to_numpy(text, allowed_special=set(), disallowed_special=())
 
     def encode_block(self, block: bytes) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
         """Encode a block of cleaned lines (UTF-8, each ending in b"\\n").
@@ -85,7 +89,7 @@ class FairseqGpt2Encoder:
         lines = text.count("\n")
         if text and not text.endswith("\n"):
             raise ValueError("a block must end at a line end")
-        ids, slow = self._gpt2_ids_of_block(text)
+        ids, slow = self._gpt2_ids_of_block(block, text)
         ends = np.flatnonzero(ids == GPT2_NEWLINE_ID)
         if ends.size != lines:
             raise AssertionError(

@@ -66,17 +66,38 @@ def _require_end_marker(slice_tar: Path, offset: int) -> None:
         )
 
 
+def decompress_member(member: XzMember, *, max_bytes: int = 1 << 31) -> bytes:
+    """The inner tar of one member, refusing more than `max_bytes` (an xz bomb, a wrong file)."""
+    decompressor = lzma.LZMADecompressor(format=lzma.FORMAT_AUTO)
+    data = decompressor.decompress(member.data, max_length=max_bytes)
+    if not decompressor.eof:
+        if decompressor.needs_input:
+            raise EOFError("compressed data ended before the end-of-stream marker")
+        raise OwtArchiveError(f"member {member.name}: decompresses to more than {max_bytes} bytes")
+    return data
+
+
 def iter_documents(member: XzMember, slice_name: str = "") -> Iterator[tuple[str, bytes]]:
     """Yield (name, raw bytes) of the `.txt` documents in one `.xz` member, in archive order."""
     where = f"{slice_name}: member {member.name}" if slice_name else f"member {member.name}"
     current = "(inner header)"
     try:
-        with lzma.open(io.BytesIO(member.data)) as stream, tarfile.open(fileobj=stream, mode="r|") as inner:
+        inner_tar = decompress_member(member)
+        # Whole-member decompression, then random-access tar reading: far cheaper than a
+        # streaming tar over a decompressing stream, and a member is small.
+        with tarfile.open(fileobj=io.BytesIO(inner_tar), mode="r:") as inner:
             for info in inner:
                 current = info.name
                 if not info.isfile():
                     continue
                 handle = inner.extractfile(info)
-                yield info.name, (handle.read() if handle else b"")
+                data = handle.read() if handle else b""
+                if len(data) != info.size:
+                    raise EOFError(f"document truncated ({len(data)} of {info.size} bytes)")
+                yield info.name, data
+            end = inner.offset
+        if len(inner_tar) < end + 1024 or inner_tar[end:end + 1024].strip(b"\0"):
+            current = "(end of inner archive)"
+            raise EOFError("inner tar has no end-of-archive marker")
     except (tarfile.TarError, lzma.LZMAError, EOFError, OSError) as exc:
         raise OwtArchiveError(f"{where}: document {current}: {type(exc).__name__}: {exc}") from exc

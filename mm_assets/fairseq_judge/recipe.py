@@ -24,6 +24,19 @@ def default_fairseq_python() -> str:
     return str(Path(__file__).resolve().parents[2] / ".venv-fairseq" / "bin" / "python")
 
 
+def run_bpe_encoder(
+    text: Path, output: Path, bpe_dir: Path, *, workers: int = 2, fairseq_python: str | None = None
+) -> None:
+    """Step 1 alone: fairseq's GPT-2 encoder over each line, ids written space-separated."""
+    subprocess.run(
+        [fairseq_python or default_fairseq_python(), "-m",
+         "fairseq.examples.roberta.multiprocessing_bpe_encoder",
+         "--encoder-json", str(bpe_dir / "encoder.json"), "--vocab-bpe", str(bpe_dir / "vocab.bpe"),
+         "--inputs", str(text), "--outputs", str(output), "--keep-empty", "--workers", str(workers)],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+
+
 def run_recipe(
     train_texts: list[Path],
     valid_texts: list[Path],
@@ -47,13 +60,7 @@ def run_recipe(
         bpe_files[split] = workdir / f"{split}.bpe"
     started = time.perf_counter()
     for split in ("train", "valid"):
-        subprocess.run(
-            [python, "-m", "fairseq.examples.roberta.multiprocessing_bpe_encoder",
-             "--encoder-json", str(bpe_dir / "encoder.json"), "--vocab-bpe", str(bpe_dir / "vocab.bpe"),
-             "--inputs", str(workdir / f"{split}.txt"), "--outputs", str(bpe_files[split]),
-             "--keep-empty", "--workers", str(workers)],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
+        run_bpe_encoder(workdir / f"{split}.txt", bpe_files[split], bpe_dir, workers=workers, fairseq_python=python)
     timings["encode_s"] = time.perf_counter() - started
     started = time.perf_counter()
     preprocess = str(Path(python).parent / "fairseq-preprocess")
