@@ -59,7 +59,9 @@ def test_killed_clean_then_rerun_gives_identical_bytes(big_slice, tmp_path):
     target = tmp_path / "out" / "clean.txt"
     _kill_after_progress(["clean", str(big_slice), str(target), ""], tmp_path)
     assert not target.exists()  # only a temp file may be left
-    assert remove_stale_temps(target.parent) == 1
+    (target.parent / ".tmp-other.txt.abc").write_bytes(b"another partition's work")
+    assert remove_stale_temps(target) == 1
+    assert (target.parent / ".tmp-other.txt.abc").exists()
     clean_slice(big_slice, target, workers=2)
     assert target.read_bytes() == expected.read_bytes()
 

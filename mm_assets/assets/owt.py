@@ -12,7 +12,10 @@ from mm_assets.core.sources import fetch_file, sha256_of
 from mm_assets.core.slices import OWT_PARTITION_KEYS, slice_tar_name
 from mm_assets.resources import MMSettings
 
+from .fetching import retry_only_transient_download_errors
+
 owt_slices = dg.StaticPartitionsDefinition(OWT_PARTITION_KEYS)
+FAIRSEQ_DATA_FILES = ["dict.txt", "train.bin", "train.idx", "valid.bin", "valid.idx"]
 
 
 class RawSliceConfig(dg.Config):
@@ -41,10 +44,11 @@ def owt_raw_slice(
         context.log.info(f"{dest} is already complete (renamed into place only when whole); kept")
         size, sha256, reused, resumed = dest.stat().st_size, sha256_of(dest), True, 0
     else:
-        result = fetch_file(
-            settings.owt_url, slice_tar_name(number), dest,
-            policy=settings.fetch_policy(settings.owt_url), log=context.log.info,
-        )
+        with retry_only_transient_download_errors():
+            result = fetch_file(
+                settings.owt_url, slice_tar_name(number), dest,
+                policy=settings.fetch_policy(settings.owt_url), log=context.log.info,
+            )
         size, sha256, reused, resumed = result.size, result.sha256, False, result.resumed_from
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(dest)),
@@ -73,7 +77,7 @@ def owt_clean_slice(context: dg.AssetExecutionContext, settings: MMSettings) -> 
     if not raw.is_file():
         raise dg.Failure(f"slice {number:02d}: raw file {raw} is missing; materialize owt_raw_slice first")
     output = layout.owt_clean_slice(number)
-    remove_stale_temps(output.parent)
+    remove_stale_temps(output)
     counts = clean_slice(raw, output, workers=settings.worker_count, log=context.log.info)
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(output)),
@@ -99,7 +103,7 @@ def owt_binarized_slice(context: dg.AssetExecutionContext, settings: MMSettings)
         raise dg.Failure(f"slice {number:02d}: cleaned text {text} is missing; materialize owt_clean_slice first")
     files = verify_gpt2_bpe(layout.gpt2_bpe_dir)
     prefix = layout.owt_binarized_prefix(number)
-    remove_stale_temps(prefix.parent)
+    remove_stale_temps(prefix.with_suffix(".bin"), prefix.with_suffix(".idx"))
     counts = binarize_text(text, prefix, files.directory, workers=settings.worker_count,
                            log=context.log.info)
     return dg.MaterializeResult(metadata={
@@ -135,7 +139,7 @@ def owt_fairseq_data(context: dg.AssetExecutionContext, settings: MMSettings) ->
     files = verify_gpt2_bpe(layout.gpt2_bpe_dir)
     out_dir = layout.owt_fairseq_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(out_dir)
+    remove_stale_temps(*(out_dir / name for name in FAIRSEQ_DATA_FILES))
     metadata: dict = {"path": dg.MetadataValue.path(str(out_dir))}
     with AtomicGroup() as group:
         for split, numbers in splits.items():

@@ -5,6 +5,8 @@ import dagster as dg
 from mm_assets.core.gpt2_bpe import GPT2_BPE_SHA256, fetch_gpt2_bpe
 from mm_assets.resources import MMSettings
 
+from .fetching import retry_only_transient_download_errors
+
 
 @dg.asset(
     key="gpt2_bpe",
@@ -16,10 +18,11 @@ from mm_assets.resources import MMSettings
 )
 def gpt2_bpe(context: dg.AssetExecutionContext, settings: MMSettings) -> dg.MaterializeResult:
     target = settings.layout.gpt2_bpe_dir
-    report = fetch_gpt2_bpe(
-        settings.gpt2_bpe_url, target, policy=settings.fetch_policy(settings.gpt2_bpe_url),
-        log=context.log.info,
-    )
+    with retry_only_transient_download_errors():
+        report = fetch_gpt2_bpe(
+            settings.gpt2_bpe_url, target, policy=settings.fetch_policy(settings.gpt2_bpe_url),
+            log=context.log.info,
+        )
     metadata: dict = {"path": dg.MetadataValue.path(str(target)), "source": settings.gpt2_bpe_url}
     for name, info in report.items():
         metadata[f"{name} sha256"] = info["sha256"]

@@ -7,6 +7,7 @@ file or the whole new one.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from pathlib import Path
@@ -88,14 +89,17 @@ class AtomicGroup:
             self.discard()
 
 
-def remove_stale_temps(directory: str | os.PathLike) -> int:
-    """Delete `.tmp-*` leftovers of killed runs in `directory`; returns how many."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        return 0
+def remove_stale_temps(*targets: str | os.PathLike) -> int:
+    """Delete the `.tmp-<name>.*` leftovers that killed runs left for these targets.
+
+    Only the given targets' temps: other partitions may be writing beside them right now.
+    """
     removed = 0
-    for leftover in directory.glob(".tmp-*"):
-        with contextlib.suppress(FileNotFoundError):
-            leftover.unlink()
-            removed += 1
+    for target in map(Path, targets):
+        if not target.parent.is_dir():
+            continue
+        for leftover in target.parent.glob(f".tmp-{glob.escape(target.name)}.*"):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+                removed += 1
     return removed

@@ -9,6 +9,7 @@ against the address policy (no loopback or private targets unless allowed).
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
 import ipaddress
 import os
@@ -28,7 +29,15 @@ _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
 class DownloadError(Exception):
-    """A download failed; the message names the URL and the reason."""
+    """A download failed; the message names the URL and the reason.
+
+    `retryable` says whether trying again later may help (a timeout, a broken connection, a 5xx)
+    or not (a refused address, a 404, a checksum mismatch).
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 @dataclass(frozen=True)
@@ -130,6 +139,16 @@ async def download_to_file(
     """Download `url` to `dest` atomically, resuming a partial file left by an earlier attempt."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(dest.parent / f".lock-{dest.name}", "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DownloadError(f"{dest}: another download of this file is in progress",
+                                retryable=True) from None
+        return await _download_locked(url, dest, policy, expected_sha256, log, chunk_size)
+
+
+async def _download_locked(url, dest, policy, expected_sha256, log, chunk_size) -> DownloadResult:
     part = partial_path(dest)
     have = part.stat().st_size if part.exists() else 0
     headers = {"User-Agent": policy.user_agent, "Accept-Encoding": "identity"}
@@ -142,7 +161,7 @@ async def download_to_file(
         try:
             response, final_url = await _open_following_redirects(session, url, headers, policy)
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise DownloadError(f"{url}: {type(exc).__name__}: {exc}") from exc
+            raise DownloadError(f"{url}: {type(exc).__name__}: {exc}", retryable=True) from exc
         async with response:
             total = await _prepare_partial(url, response, part, have)
             resumed_from = part.stat().st_size if part.exists() else 0
@@ -166,11 +185,12 @@ async def download_to_file(
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 raise DownloadError(
                     f"{url}: connection broke after {size} bytes ({type(exc).__name__}: {exc}); "
-                    "the partial file is kept and the next attempt resumes it"
+                    "the partial file is kept and the next attempt resumes it", retryable=True,
                 ) from exc
     if total is not None and size != total:
         raise DownloadError(
-            f"{url}: truncated, got {size} of {total} bytes; the next attempt resumes it"
+            f"{url}: truncated, got {size} of {total} bytes; the next attempt resumes it",
+            retryable=True,
         )
     sha256 = digest.hexdigest()
     if expected_sha256 is not None and sha256 != expected_sha256:
@@ -196,15 +216,18 @@ async def _prepare_partial(
             part.unlink(missing_ok=True)
             raise DownloadError(
                 f"{url}: server answered a Range request for byte {have} with "
-                f"Content-Range {response.headers.get('Content-Range')!r}; partial file dropped"
+                f"Content-Range {response.headers.get('Content-Range')!r}; partial file dropped",
+                retryable=True,
             )
         return None if match.group(3) == "*" else int(match.group(3))
     if response.status == 416 and have:
         # Asked beyond the end: the partial file is either complete or longer than the resource.
         part.unlink(missing_ok=True)
-        raise DownloadError(f"{url}: Range not satisfiable at byte {have}; partial file dropped")
+        raise DownloadError(f"{url}: Range not satisfiable at byte {have}; partial file dropped",
+                            retryable=True)
     if response.status != 200:
-        raise DownloadError(f"{url}: HTTP {response.status} {response.reason}")
+        transient = response.status >= 500 or response.status in (408, 425, 429)
+        raise DownloadError(f"{url}: HTTP {response.status} {response.reason}", retryable=transient)
     if have:
         part.unlink(missing_ok=True)  # the server ignored Range: start again from byte 0
     length = response.headers.get("Content-Length")
