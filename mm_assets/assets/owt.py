@@ -1,5 +1,6 @@
 """OpenWebText: raw slices -> cleaned text -> binarized slices -> one fairseq data directory."""
 
+from pathlib import Path
 
 import dagster as dg
 
@@ -16,6 +17,12 @@ from .fetching import retry_only_transient_download_errors
 
 owt_slices = dg.StaticPartitionsDefinition(OWT_PARTITION_KEYS)
 FAIRSEQ_DATA_FILES = ["dict.txt", "train.bin", "train.idx", "valid.bin", "valid.idx"]
+
+
+def _require_input(path: Path, number: int, upstream: str) -> Path:
+    if not path.is_file():
+        raise dg.Failure(f"slice {number:02d}: {path} is missing; materialize {upstream} for partition {number:02d} first")
+    return path
 
 
 class RawSliceConfig(dg.Config):
@@ -73,9 +80,7 @@ def owt_raw_slice(
 def owt_clean_slice(context: dg.AssetExecutionContext, settings: MMSettings) -> dg.MaterializeResult:
     number = int(context.partition_key)
     layout = settings.layout
-    raw = layout.owt_raw_slice(number)
-    if not raw.is_file():
-        raise dg.Failure(f"slice {number:02d}: raw file {raw} is missing; materialize owt_raw_slice first")
+    raw = _require_input(layout.owt_raw_slice(number), number, "owt_raw_slice")
     output = layout.owt_clean_slice(number)
     remove_stale_temps(output)
     counts = clean_slice(raw, output, workers=settings.worker_count, log=context.log.info)
@@ -98,9 +103,7 @@ def owt_clean_slice(context: dg.AssetExecutionContext, settings: MMSettings) -> 
 def owt_binarized_slice(context: dg.AssetExecutionContext, settings: MMSettings) -> dg.MaterializeResult:
     number = int(context.partition_key)
     layout = settings.layout
-    text = layout.owt_clean_slice(number)
-    if not text.is_file():
-        raise dg.Failure(f"slice {number:02d}: cleaned text {text} is missing; materialize owt_clean_slice first")
+    text = _require_input(layout.owt_clean_slice(number), number, "owt_clean_slice")
     files = verify_gpt2_bpe(layout.gpt2_bpe_dir)
     prefix = layout.owt_binarized_prefix(number)
     remove_stale_temps(prefix.with_suffix(".bin"), prefix.with_suffix(".idx"))
