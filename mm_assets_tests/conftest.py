@@ -1,6 +1,7 @@
 """Shared fixtures: the verified GPT-2 BPE files, fairseq's interpreter, generated OWT mirrors."""
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -49,3 +50,39 @@ def owt_mirror(tmp_path_factory) -> Path:
 
 def dagster_bin() -> str:
     return str(Path(sys.executable).parent / "dagster")
+
+
+def _materialize(env: dict, *args: str) -> str:
+    result = subprocess.run(
+        [dagster_bin(), "asset", "materialize", "-m", "mm_assets.definitions", *args],
+        env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return result.stdout + result.stderr
+
+
+@pytest.fixture(scope="session")
+def cli_run(owt_mirror, bpe_dir, fairseq_python, tmp_path_factory):
+    """The CLI sequence CI uses: gpt2_bpe, the three slice assets per partition, the data dir.
+
+    Returns the data root and the runs' logs; DAGSTER_HOME is `<root>/../dagster_home`.
+    """
+    root = tmp_path_factory.mktemp("cli")
+    env = {
+        **os.environ,
+        "MM_DATA_ROOT": str(root / "data"),
+        "MM_OWT_URL": str(owt_mirror),
+        "MM_GPT2_BPE_URL": str(bpe_dir),
+        "MM_OWT_TRAIN_SLICES": "0-1",
+        "MM_OWT_VALID_SLICES": "5",
+        "MM_FAIRSEQ_PYTHON": fairseq_python,
+        "DAGSTER_HOME": str(root / "dagster_home"),
+        "MM_WORKERS": "2",
+    }
+    (root / "dagster_home").mkdir()
+    logs = [_materialize(env, "--select", "gpt2_bpe")]
+    for partition in ("00", "01", "05"):
+        logs.append(_materialize(env, "--select", "owt_raw_slice,owt_clean_slice,owt_binarized_slice",
+                                 "--partition", partition))
+    logs.append(_materialize(env, "--select", "owt_fairseq_data"))
+    return root / "data", "\n".join(logs)

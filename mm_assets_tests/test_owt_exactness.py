@@ -4,50 +4,12 @@ The reference is fairseq's own `examples/roberta/multiprocessing_bpe_encoder.py`
 `fairseq-preprocess --only-source --srcdict dict.txt --dataset-impl mmap`, on the cleaned text.
 """
 
-import os
-import subprocess
-from pathlib import Path
-
 import pytest
 
 from mm_assets.core.owt_binarize import binarize_text
 from mm_assets.fairseq_judge.recipe import run_recipe
 
-from .conftest import dagster_bin
-
 DATA_FILES = ["dict.txt", "train.bin", "train.idx", "valid.bin", "valid.idx"]
-
-
-def _materialize(env: dict, *args: str) -> str:
-    result = subprocess.run(
-        [dagster_bin(), "asset", "materialize", "-m", "mm_assets.definitions", *args],
-        env=env, capture_output=True, text=True, timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    return result.stdout + result.stderr
-
-
-@pytest.fixture(scope="module")
-def cli_run(owt_mirror, bpe_dir, fairseq_python, tmp_path_factory):
-    root = tmp_path_factory.mktemp("cli")
-    env = {
-        **os.environ,
-        "MM_DATA_ROOT": str(root / "data"),
-        "MM_OWT_URL": str(owt_mirror),
-        "MM_GPT2_BPE_URL": str(bpe_dir),
-        "MM_OWT_TRAIN_SLICES": "0-1",
-        "MM_OWT_VALID_SLICES": "5",
-        "MM_FAIRSEQ_PYTHON": fairseq_python,
-        "DAGSTER_HOME": str(root / "dagster_home"),
-        "MM_WORKERS": "2",
-    }
-    (root / "dagster_home").mkdir()
-    logs = [_materialize(env, "--select", "gpt2_bpe")]
-    for partition in ("00", "01", "05"):
-        logs.append(_materialize(env, "--select", "owt_raw_slice,owt_clean_slice,owt_binarized_slice",
-                                 "--partition", partition))
-    logs.append(_materialize(env, "--select", "owt_fairseq_data"))
-    return root / "data", "\n".join(logs)
 
 
 @pytest.fixture(scope="module")
