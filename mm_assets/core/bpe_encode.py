@@ -20,7 +20,6 @@ from .gpt2_bpe import EOS, GPT2_NEWLINE_ID, UNK, Gpt2BpeFiles, load_encoding, lo
 # fairseq's gpt2_bpe_utils pattern, character for character.
 FAIRSEQ_GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 
-
 _ASCII = bytes(range(128))
 
 
@@ -100,8 +99,3 @@ class FairseqGpt2Encoder:
         tokens[ends] = EOS
         sizes = np.diff(ends, prepend=-1).astype(np.int32)
         return tokens, sizes, {"unk": unk, "reference_split_lines": slow}
-
-    def encode_line(self, line: str) -> list[int]:
-        """fairseq indices of one stripped line, `</s>` appended (for captions and checks)."""
-        tokens, _, _ = self.encode_block((line + "\n").encode("utf-8"))
-        return tokens.tolist()

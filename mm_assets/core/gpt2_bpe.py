@@ -30,6 +30,7 @@ BOS, PAD, EOS, UNK = 0, 1, 2, 3
 N_SPECIAL = 4
 GPT2_VOCAB_SIZE = 50257
 GPT2_NEWLINE_ID = 198  # the token of a lone "\n"; never produced inside a cleaned line
+# tiktoken's own GPT-2 pattern (r50k): the same language as fairseq's, written as tiktoken ships it.
 GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 
 
