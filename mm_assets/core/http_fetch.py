@@ -176,6 +176,8 @@ async def _download_locked(url, dest, policy, expected_sha256, log, chunk_size) 
                     async for block in response.content.iter_chunked(chunk_size):
                         size += len(block)
                         if policy.max_bytes is not None and size > policy.max_bytes:
+                            handle.close()
+                            part.unlink()  # resuming it would only hit the limit again
                             raise DownloadError(
                                 f"{url}: more than the limit of {policy.max_bytes} bytes"
                             )
