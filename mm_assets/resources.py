@@ -12,6 +12,7 @@ import dagster as dg
 from mm_assets.core.gpt2_bpe import OFFICIAL_GPT2_BPE_URL
 from mm_assets.core.http_fetch import FetchPolicy
 from mm_assets.core.layout import DataLayout
+from mm_assets.core.parallel import default_workers
 from mm_assets.core.slices import parse_slice_spec
 
 OWT_HUB_URL = "https://huggingface.co/datasets/Skylion007/openwebtext/resolve/main"
@@ -41,7 +42,7 @@ class MMSettings(dg.ConfigurableResource):
 
     @property
     def worker_count(self) -> int:
-        return self.workers if self.workers > 0 else max(1, len(os.sched_getaffinity(0)))
+        return self.workers if self.workers > 0 else default_workers()
 
     def train_slices(self) -> list[int]:
         return parse_slice_spec(self.owt_train_slices)

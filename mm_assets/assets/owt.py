@@ -6,7 +6,7 @@ import dagster as dg
 
 from mm_assets.core.atomic import AtomicGroup, remove_stale_temps
 from mm_assets.core.fairseq_mmap import MMapWriter
-from mm_assets.core.gpt2_bpe import verify_gpt2_bpe
+from mm_assets.core.gpt2_bpe import N_SPECIAL, verify_gpt2_bpe
 from mm_assets.core.owt_binarize import binarize_text
 from mm_assets.core.owt_clean import clean_slice
 from mm_assets.core.sources import fetch_file, sha256_of
@@ -154,8 +154,8 @@ def owt_fairseq_data(context: dg.AssetExecutionContext, settings: MMSettings) ->
             metadata[f"{split}_slices"] = ",".join(f"{n:02d}" for n in numbers)
             metadata[f"{split}_sequences"] = writer.count
             metadata[f"{split}_tokens"] = writer.tokens
-        dict_tmp = group.path_for(out_dir / "dict.txt")
-        dict_tmp.write_bytes(files.dict_txt.read_bytes())
-    metadata["dict_symbols"] = 4 + sum(1 for _ in open(files.dict_txt, encoding="utf-8"))
+        dict_bytes = files.dict_txt.read_bytes()
+        group.path_for(out_dir / "dict.txt").write_bytes(dict_bytes)
+    metadata["dict_symbols"] = N_SPECIAL + dict_bytes.count(b"\n")
     metadata["dagster/row_count"] = metadata["train_sequences"] + metadata["valid_sequences"]
     return dg.MaterializeResult(metadata=metadata)

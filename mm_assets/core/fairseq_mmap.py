@@ -134,11 +134,3 @@ class MMapWriter:
                 idx.write(pointers.tobytes())
                 offset = int(ends[-1])
         self._sizes.close()
-
-
-def merge_datasets(prefixes: list[Path], out_prefix: Path, group: AtomicGroup) -> MMapWriter:
-    writer = MMapWriter(out_prefix, group)
-    for prefix in prefixes:
-        writer.add_dataset(prefix)
-    writer.finish()
-    return writer

@@ -17,9 +17,7 @@ R = TypeVar("R")
 
 
 def default_workers() -> int:
-    env = os.environ.get("MM_WORKERS")
-    if env:
-        return max(1, int(env))
+    """The cores this process may use (the MM_WORKERS setting lives in the Dagster resource)."""
     return max(1, len(os.sched_getaffinity(0)))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlsplit
@@ -74,8 +73,3 @@ def sha256_of(path: str | os.PathLike) -> str:
         while block := handle.read(1 << 22):
             digest.update(block)
     return digest.hexdigest()
-
-
-def copy_atomic(source: str | os.PathLike, dest: str | os.PathLike) -> None:
-    with open(source, "rb") as reader, atomic_write(dest) as writer:
-        shutil.copyfileobj(reader, writer, 1 << 22)

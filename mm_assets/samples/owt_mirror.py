@@ -13,7 +13,6 @@ import lzma
 import random
 import tarfile
 from pathlib import Path
-from typing import Iterator
 
 from mm_assets.core.atomic import atomic_write
 
@@ -128,13 +127,3 @@ def generate_mirror(
         write_slice(path, number, members)
         paths.append(path)
     return paths
-
-
-def iter_documents_of_mirror(root: str | Path, slices: list[int]) -> Iterator[bytes]:
-    """Regenerating is cheaper than storing: used by tests to know what went in."""
-    from mm_assets.core.owt_archive import iter_documents, iter_xz_members
-
-    for number in slices:
-        for member in iter_xz_members(Path(root) / "subsets" / f"urlsf_subset{number:02d}.tar"):
-            for _, data in iter_documents(member):
-                yield data
