@@ -9,7 +9,7 @@ SAMPLE := sample/owt
 OFFICIAL_GPT2_BPE_URL := https://dl.fbaipublicfiles.com/fairseq/gpt2_bpe
 GPT2_BPE_SOURCE := $(or $(MM_GPT2_BPE_URL),$(if $(wildcard ../shared/gpt2_bpe/encoder.json),$(abspath ../shared/gpt2_bpe),$(OFFICIAL_GPT2_BPE_URL)))
 
-.PHONY: all venv venv-fairseq sample demo test bench clean
+.PHONY: all venv venv-fairseq sample demo test test-fast bench clean
 
 all: venv venv-fairseq
 
@@ -30,7 +30,7 @@ $(FAIRSEQ_VENV)/.installed: constraints/fairseq.txt
 	touch $@
 
 sample: $(SAMPLE)/.generated
-$(SAMPLE)/.generated: $(VENV)/.installed scripts/make_owt_sample.py mm_assets/samples/owt_mirror.py
+$(SAMPLE)/.generated: $(VENV)/.installed scripts/make_owt_sample.py mm_assets/datasets/owt/mirror.py
 	$(VENV)/bin/python scripts/make_owt_sample.py --out $(SAMPLE)
 	touch $@
 
@@ -39,6 +39,10 @@ demo: venv venv-fairseq sample
 
 test: venv venv-fairseq
 	MM_TEST_GPT2_BPE="$(GPT2_BPE_SOURCE)" $(VENV)/bin/python -m pytest -ra $(PYTEST_ARGS)
+
+# Everything but the end-to-end tests (marked e2e): under a minute, no fairseq environment needed.
+test-fast: venv
+	MM_TEST_GPT2_BPE="$(GPT2_BPE_SOURCE)" $(VENV)/bin/python -m pytest -ra -m "not e2e" $(PYTEST_ARGS)
 
 bench: venv venv-fairseq
 	MM_GPT2_BPE_URL="$(GPT2_BPE_SOURCE)" $(VENV)/bin/python benchmarks/owt_text.py $(BENCH_ARGS)

@@ -20,13 +20,14 @@ from pathlib import Path
 
 import psutil
 
-from mm_assets.core.atomic import AtomicGroup
-from mm_assets.core.fairseq_mmap import MMapWriter
-from mm_assets.core.gpt2_bpe import fetch_gpt2_bpe
-from mm_assets.core.owt_binarize import binarize_text
-from mm_assets.core.owt_clean import clean_slice
-from mm_assets.fairseq_judge.recipe import run_recipe
-from mm_assets.samples.owt_mirror import generate_mirror
+from mm_assets.datasets.owt.clean import clean_slice
+from mm_assets.datasets.owt.data_dir import write_data_dir
+from mm_assets.datasets.owt.mirror import generate_mirror
+from mm_assets.datasets.owt.paths import DATA_DIR_FILES, OwtPaths
+from mm_assets.datasets.owt.slices import slice_hub_path
+from mm_assets.judge.recipe import run_recipe
+from mm_assets.text.binarize import binarize_text
+from mm_assets.text.gpt2_bpe import fetch_gpt2_bpe
 
 TRAIN, VALID = 0, 5
 
@@ -61,23 +62,18 @@ class PeakRss:
 
 def run_ours(mirror: Path, out: Path, bpe_dir: Path, workers: int) -> dict:
     timings, tokens = {}, 0
+    paths = OwtPaths(out)
     for number in (TRAIN, VALID):
-        raw = mirror / "subsets" / f"urlsf_subset{number:02d}.tar"
+        raw = mirror / slice_hub_path(number)
         started = time.perf_counter()
-        clean_slice(raw, out / "clean" / f"slice{number:02d}.txt", workers=workers)
+        clean_slice(raw, paths.clean_slice(number), workers=workers)
         timings["clean_s"] = timings.get("clean_s", 0) + time.perf_counter() - started
         started = time.perf_counter()
-        counts = binarize_text(out / "clean" / f"slice{number:02d}.txt", out / "bin" / f"slice{number:02d}",
-                               bpe_dir, workers=workers)
+        counts = binarize_text(paths.clean_slice(number), paths.binarized_prefix(number), bpe_dir, workers=workers)
         timings["binarize_s"] = timings.get("binarize_s", 0) + time.perf_counter() - started
         tokens += counts["tokens"]
     started = time.perf_counter()
-    with AtomicGroup() as group:
-        for split, number in (("train", TRAIN), ("valid", VALID)):
-            writer = MMapWriter(out / "data" / split, group)
-            writer.add_dataset(out / "bin" / f"slice{number:02d}")
-            writer.finish()
-        shutil.copyfile(bpe_dir / "dict.txt", group.path_for(out / "data" / "dict.txt"))
+    write_data_dir(paths, {"train": [TRAIN], "valid": [VALID]}, bpe_dir / "dict.txt")
     timings["merge_s"] = time.perf_counter() - started
     timings["tokens"] = tokens
     return timings
@@ -111,7 +107,7 @@ def main() -> None:
     with PeakRss() as ours_rss:
         ours = run_ours(mirror, ours_dir, bpe_dir, args.workers)
     ours_total = ours["clean_s"] + ours["binarize_s"] + ours["merge_s"]
-    text_mb = sum(p.stat().st_size for p in (ours_dir / "clean").glob("*.txt")) / 1e6
+    text_mb = sum(OwtPaths(ours_dir).clean_slice(n).stat().st_size for n in (TRAIN, VALID)) / 1e6
     print(f"\ntext: {text_mb:.1f} MB cleaned, {ours['tokens']:,} tokens, {args.workers} workers")
     print(f"ours:      clean {ours['clean_s']:.1f} s + binarize {ours['binarize_s']:.1f} s + merge "
           f"{ours['merge_s']:.1f} s = {ours_total:.1f} s; {text_mb / ours_total:.1f} MB/s, "
@@ -121,14 +117,14 @@ def main() -> None:
     ref_dir = work / "reference"
     shutil.rmtree(ref_dir, ignore_errors=True)
     with PeakRss() as ref_rss:
-        ref = run_recipe([ours_dir / "clean" / f"slice{TRAIN:02d}.txt"], [ours_dir / "clean" / f"slice{VALID:02d}.txt"],
+        ref = run_recipe([OwtPaths(ours_dir).clean_slice(TRAIN)], [OwtPaths(ours_dir).clean_slice(VALID)],
                          bpe_dir, ref_dir / "data", ref_dir / "work", workers=args.workers)
     ref_total = ref["encode_s"] + ref["preprocess_s"]
     print(f"reference: encode {ref['encode_s']:.1f} s + preprocess {ref['preprocess_s']:.1f} s = {ref_total:.1f} s; "
           f"{text_mb / ref_total:.2f} MB/s, {ours['tokens'] / ref_total / 1e6:.2f} M tokens/s, "
           f"peak RSS {ref_rss.peak / 2**20:.0f} MiB")
-    names = ["dict.txt", "train.bin", "train.idx", "valid.bin", "valid.idx"]
-    same = all((ours_dir / "data" / n).read_bytes() == (ref_dir / "data" / n).read_bytes() for n in names)
+    same = all((OwtPaths(ours_dir).fairseq_dir / n).read_bytes() == (ref_dir / "data" / n).read_bytes()
+               for n in DATA_DIR_FILES)
     print(f"outputs byte-identical: {same}")
     print(f"speed-up (reference / ours, whole chain): {ref_total / ours_total:.1f}x")
     if not same:

@@ -20,9 +20,9 @@ run() {
 }
 run --select gpt2_bpe
 slices=$("$VENV/bin/python" -c "
-from mm_assets.core.slices import parse_slice_spec as p
+from mm_assets.datasets.owt.slices import parse_slice_spec as p, partition_key
 import os
-print(' '.join(f'{n:02d}' for n in sorted(set(p(os.environ['MM_OWT_TRAIN_SLICES']) + p(os.environ['MM_OWT_VALID_SLICES'])))))")
+print(' '.join(partition_key(n) for n in sorted(set(p(os.environ['MM_OWT_TRAIN_SLICES']) + p(os.environ['MM_OWT_VALID_SLICES'])))))")
 for slice in $slices; do
   run --select owt_raw_slice,owt_clean_slice,owt_binarized_slice --partition "$slice"
 done

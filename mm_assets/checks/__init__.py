@@ -1,1 +1,0 @@
-"""Asset checks: the invariants later steps rely on."""

@@ -1,0 +1,1 @@
+"""Helpers every dataset uses: atomic writes, ordered parallel maps, progress, hashing."""

@@ -1,1 +1,0 @@
-"""Core library: plain functions and small classes, no Dagster imports."""

@@ -1,0 +1,73 @@
+"""OWT checks. The data directory is judged by fairseq itself, in its own environment, via Pipes."""
+
+import dagster as dg
+
+from mm_assets.defs.shared.resources import FairseqJudgeResource, StorageResource
+from mm_assets.formats.fairseq_mmap import read_sizes
+from mm_assets.judge import JUDGE_DIR
+
+JUDGE_SCRIPT = JUDGE_DIR / "check_data_dir.py"
+SAMPLED_SEQUENCES = 64
+
+
+@dg.asset_check(
+    asset="owt_fairseq_data",
+    name="fairseq_reads_data_dir",
+    description="fairseq's own MMapIndexedDataset and Dictionary load the directory (in "
+    ".venv-fairseq, through Dagster Pipes); counts equal the materialization metadata; sampled "
+    "sequences decode back to the cleaned text.",
+)
+def fairseq_reads_owt_data_dir(
+    context: dg.AssetCheckExecutionContext,
+    storage: StorageResource,
+    fairseq_judge: FairseqJudgeResource,
+    pipes_subprocess_client: dg.PipesSubprocessClient,
+) -> dg.AssetCheckResult:
+    event = context.instance.get_latest_materialization_event(dg.AssetKey("owt_fairseq_data"))
+    if event is None or event.asset_materialization is None:
+        return dg.AssetCheckResult(passed=False, metadata={"problems": "owt_fairseq_data was never materialized"})
+    metadata = event.asset_materialization.metadata
+    python = fairseq_judge.interpreter()
+    paths = storage.layout.owt
+    splits = {}
+    for split in ("train", "valid"):
+        numbers = [int(n) for n in metadata[f"{split}_slices"].value.split(",") if n]
+        splits[split] = {
+            "expected": {"sequences": metadata[f"{split}_sequences"].value,
+                         "tokens": metadata[f"{split}_tokens"].value},
+            "texts": [str(paths.clean_slice(n)) for n in numbers],
+        }
+    extras = {
+        "check_name": "fairseq_reads_data_dir",
+        "asset_key": "owt_fairseq_data",
+        "data_dir": str(paths.fairseq_dir),
+        "bpe_dir": str(storage.layout.gpt2_bpe_dir),
+        "dict_symbols": metadata["dict_symbols"].value,
+        "samples": SAMPLED_SEQUENCES,
+        "splits": splits,
+    }
+    return pipes_subprocess_client.run(
+        command=[str(python), str(JUDGE_SCRIPT)], context=context.op_execution_context, extras=extras
+    ).get_asset_check_result()
+
+
+@dg.asset_check(
+    asset="owt_binarized_slice",
+    name="one_sequence_per_clean_line",
+    description="The slice's index holds one sequence per line of its cleaned text, none empty.",
+)
+def one_sequence_per_clean_line(
+    context: dg.AssetCheckExecutionContext, storage: StorageResource
+) -> dg.AssetCheckResult:
+    number = int(context.partition_key) if context.has_partition_key else None
+    if number is None:
+        return dg.AssetCheckResult(passed=False, metadata={"problems": "run per partition"})
+    paths = storage.layout.owt
+    sizes = read_sizes(paths.binarized_prefix(number).with_suffix(".idx"))
+    with open(paths.clean_slice(number), "rb") as handle:
+        lines = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 24), b""))
+    shortest = int(sizes.min()) if len(sizes) else 0
+    return dg.AssetCheckResult(
+        passed=bool(len(sizes) == lines and (len(sizes) == 0 or shortest >= 2)),
+        metadata={"sequences": len(sizes), "clean_lines": lines, "shortest_sequence": shortest},
+    )

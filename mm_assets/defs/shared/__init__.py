@@ -1,0 +1,1 @@
+"""What every dataset's definitions share: settings resources and download retry rules."""

@@ -1,0 +1,137 @@
+"""Settings as small Dagster resources, one concern each, bound from environment variables.
+
+Every field is bound with `EnvVar` when its variable is set (so the UI shows where a value came
+from) and keeps its default otherwise. Values are checked when a step initializes the resource,
+before any work starts; a bad value fails with the variable, the value and what it accepts.
+The variables and their defaults are the table in the README (and DESIGN §3).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar, Optional
+from urllib.parse import urlsplit
+
+import dagster as dg
+
+from mm_assets.common.parallel import default_workers
+from mm_assets.fetch.http import FetchPolicy
+from mm_assets.judge import DEFAULT_FAIRSEQ_PYTHON
+from mm_assets.layout import DataLayout
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("", "0", "false", "no", "off")
+HUB_HOST = "huggingface.co"
+
+
+class SettingError(ValueError):
+    """A setting's value is not one it accepts."""
+
+
+def setting_error(variable: str, value: Any, accepts: str) -> SettingError:
+    return SettingError(f"{variable}={value!r}: expected {accepts}")
+
+
+class EnvResource(dg.ConfigurableResource):
+    """A resource whose fields come from environment variables (`ENV`: variable -> field)."""
+
+    ENV: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def from_env(cls, environ: Optional[dict[str, str]] = None):
+        """Bind every variable that is set, even to an empty value (which is then refused)."""
+        environ = os.environ if environ is None else environ
+        return cls(**{field: dg.EnvVar(name) for name, field in cls.ENV.items() if name in environ})
+
+    def variable_of(self, field: str) -> str:
+        return next(name for name, f in self.ENV.items() if f == field)
+
+    def check_values(self) -> None:
+        """Raise `SettingError` naming the variable of the first bad value."""
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self.check_values()
+
+
+class StorageResource(EnvResource):
+    """Where every artifact lives: the data root and the paths under it."""
+
+    ENV: ClassVar[dict[str, str]] = {"MM_DATA_ROOT": "data_root"}
+    data_root: str = "./data"
+
+    @property
+    def layout(self) -> DataLayout:
+        return DataLayout(Path(self.data_root).resolve())
+
+    def check_values(self) -> None:
+        if not self.data_root.strip():
+            raise setting_error("MM_DATA_ROOT", self.data_root, "a folder path (default ./data)")
+
+
+class HttpResource(EnvResource):
+    """What downloads may do: private addresses only when allowed; the hub token to the hub only."""
+
+    ENV: ClassVar[dict[str, str]] = {"MM_HTTP_ALLOW_PRIVATE": "allow_private", "HF_TOKEN": "hf_token"}
+    allow_private: str = ""
+    hf_token: Optional[str] = None
+
+    def check_values(self) -> None:
+        if self.allow_private.strip().lower() not in TRUE_WORDS + FALSE_WORDS:
+            raise setting_error("MM_HTTP_ALLOW_PRIVATE", self.allow_private,
+                                "1/true/yes/on to allow loopback and private addresses, or 0/false/no/off/unset")
+
+    @property
+    def private_allowed(self) -> bool:
+        return self.allow_private.strip().lower() in TRUE_WORDS
+
+    def policy(self, source_url: Optional[str] = None) -> FetchPolicy:
+        host_headers: dict[str, dict[str, str]] = {}
+        if self.hf_token and source_url:
+            host = urlsplit(source_url).hostname or ""
+            if host == HUB_HOST or host.endswith("." + HUB_HOST):
+                host_headers[host] = {"Authorization": f"Bearer {self.hf_token}"}
+        return FetchPolicy(allow_private=self.private_allowed, host_headers=host_headers)
+
+
+class ComputeResource(EnvResource):
+    """How many worker processes a step may use."""
+
+    ENV: ClassVar[dict[str, str]] = {"MM_WORKERS": "workers"}
+    workers: str = ""
+
+    def check_values(self) -> None:
+        text = self.workers.strip()
+        if text and not (text.isdigit() and int(text) > 0):
+            raise setting_error("MM_WORKERS", self.workers, "a positive integer, or unset to mean all cores")
+
+    @property
+    def worker_count(self) -> int:
+        text = self.workers.strip()
+        return int(text) if text else default_workers()
+
+
+class FairseqJudgeResource(EnvResource):
+    """The interpreter of `.venv-fairseq`, where fairseq's own code judges what was written."""
+
+    ENV: ClassVar[dict[str, str]] = {"MM_FAIRSEQ_PYTHON": "python"}
+    python: str = DEFAULT_FAIRSEQ_PYTHON
+
+    def interpreter(self) -> Path:
+        path = Path(self.python)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"MM_FAIRSEQ_PYTHON={self.python!r}: no such interpreter; run `make venv-fairseq` "
+                "or point MM_FAIRSEQ_PYTHON at a Python with fairseq-fixed and dagster-pipes")
+        return path
+
+
+def shared_resources() -> dict[str, Any]:
+    """The resources every dataset's definitions use, bound from the environment."""
+    return {
+        "storage": StorageResource.from_env(),
+        "http": HttpResource.from_env(),
+        "compute": ComputeResource.from_env(),
+        "fairseq_judge": FairseqJudgeResource.from_env(),
+        "pipes_subprocess_client": dg.PipesSubprocessClient(),
+    }

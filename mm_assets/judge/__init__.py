@@ -1,0 +1,11 @@
+"""Code that runs fairseq itself, in `.venv-fairseq` (fairseq and Dagster cannot share one
+environment: docs/architecture.md). Nothing here imports Dagster; the check scripts use
+`dagster_pipes`, which has no dependencies. Scripts here are run by path, never imported there.
+"""
+
+from pathlib import Path
+
+JUDGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = JUDGE_DIR.parents[1]
+# The interpreter of the fairseq environment the Makefile builds (the MM_FAIRSEQ_PYTHON default).
+DEFAULT_FAIRSEQ_PYTHON = str(REPO_ROOT / ".venv-fairseq" / "bin" / "python")

@@ -1,0 +1,63 @@
+"""Both tar levels read as tars, in archive order; broken input fails naming slice and member."""
+
+import lzma
+from pathlib import Path
+
+import pytest
+
+from mm_assets.datasets.owt.archive import OwtArchiveError, iter_documents, iter_xz_members
+from mm_assets.datasets.owt.clean import clean_slice
+from mm_assets.datasets.owt.mirror import write_slice
+
+
+def _slice(tmp_path: Path, members) -> Path:
+    path = tmp_path / "subsets" / "urlsf_subset03.tar"
+    write_slice(path, 3, members)
+    return path
+
+
+def test_documents_come_in_archive_order_with_first_and_last_paragraphs(tmp_path):
+    members = [[b"first doc\nlast line", b"second"], [b"third"]]
+    path = _slice(tmp_path, members)
+    docs = [data for m in iter_xz_members(path) for _, data in iter_documents(m)]
+    assert docs == [b"first doc\nlast line", b"second", b"third"]
+    out = tmp_path / "clean.txt"
+    counts = clean_slice(path, out, workers=2)
+    assert out.read_bytes() == b"first doc\nlast line\nsecond\nthird\n"
+    assert counts["documents"] == 3 and counts["xz_members"] == 2 and counts["lines_kept"] == 4
+
+
+@pytest.mark.parametrize("cut", ["inside_member", "at_member_boundary"])
+def test_truncated_slice_names_slice_and_member_and_writes_nothing(tmp_path, cut):
+    import os
+    path = _slice(tmp_path, [[os.urandom(6000)], [os.urandom(6000)]])
+    data = path.read_bytes()
+    second_header = data.index(b"openwebtext/urlsf_subset03-2_data.xz")
+    path.write_bytes(data[: second_header + 2000] if cut == "inside_member" else data[:second_header])
+    out = tmp_path / "out" / "clean.txt"
+    with pytest.raises(OwtArchiveError) as err:
+        clean_slice(path, out, workers=1)
+    assert "urlsf_subset03.tar" in str(err.value) and "member" in str(err.value)
+    assert not out.exists() and not any(out.parent.glob(".tmp-*"))
+
+
+def test_corrupt_xz_member_names_it(tmp_path):
+    path = _slice(tmp_path, [[b"fine"], [b"will be corrupted " * 100]])
+    data = bytearray(path.read_bytes())
+    second = data.find(lzma.compress(b"")[:6], data.find(b"_data.xz") + 600)  # the 2nd xz header
+    assert second > 0
+    for i in range(second + 40, second + 80):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+    out = tmp_path / "clean.txt"
+    with pytest.raises(OwtArchiveError) as err:
+        clean_slice(path, out, workers=2)
+    assert "urlsf_subset03-2_data.xz" in str(err.value)
+    assert not out.exists()
+
+
+def test_not_a_tar_at_all(tmp_path):
+    path = tmp_path / "urlsf_subset09.tar"
+    path.write_bytes(b"<html>rate limited</html>" * 40)
+    with pytest.raises(OwtArchiveError, match="urlsf_subset09.tar"):
+        list(iter_xz_members(path))

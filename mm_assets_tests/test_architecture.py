@@ -1,0 +1,58 @@
+"""The architecture's one rule: only `mm_assets/defs/` and `mm_assets/definitions.py` import Dagster.
+
+Everything else is a plain library that a worker process, a loader or the fairseq environment can
+import without Dagster. Checked on the source (every import statement) and at run time (importing
+each plain module pulls in no `dagster` module).
+"""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "mm_assets"
+DAGSTER_LAYER = ("defs/", "definitions.py")
+
+
+def _modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def _imported_roots(path: Path) -> set[str]:
+    roots = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def _in_dagster_layer(path: Path) -> bool:
+    relative = path.relative_to(PACKAGE).as_posix()
+    return relative.startswith(DAGSTER_LAYER)
+
+
+def test_only_the_dagster_layer_imports_dagster():
+    offenders = [str(p.relative_to(PACKAGE)) for p in _modules()
+                 if not _in_dagster_layer(p) and _imported_roots(p) & {"dagster", "dagster_webserver"}]
+    assert offenders == []
+
+
+def test_plain_modules_load_without_dagster():
+    names = [".".join(("mm_assets", *p.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__")
+             for p in _modules() if not _in_dagster_layer(p)]
+    code = (f"import importlib, sys\nfor n in {names!r}: importlib.import_module(n)\n"
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'dagster')\n"
+            "assert not bad, bad\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_dagster_layer_imports_no_dataset_code_from_another_datasets_defs():
+    """defs/<a>/ may use defs/shared/ and datasets/*, never defs/<b>/ internals."""
+    for path in (PACKAGE / "defs").rglob("*.py"):
+        own = path.relative_to(PACKAGE / "defs").parts[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("mm_assets.defs."):
+                other = node.module.split(".")[2]
+                assert other in (own, "shared"), f"{path}: imports {node.module}"
