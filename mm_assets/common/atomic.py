@@ -16,7 +16,8 @@ from typing import IO, Iterator
 FILE_MODE = 0o644  # mkstemp's 0600 would hide artifacts from other users of a shared data root
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename in `path` durable: without it a crash can forget the new name."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -37,7 +38,7 @@ def atomic_write(target: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -70,7 +71,7 @@ class AtomicGroup:
         for tmp, target in self._pending:
             os.replace(tmp, target)
         for parent in {target.parent for _, target in self._pending}:
-            _fsync_dir(parent)
+            fsync_dir(parent)
         self._pending.clear()
 
     def discard(self) -> None:

@@ -1,15 +1,17 @@
 """Streaming HTTP(S) downloads that resume, verify and refuse what they must.
 
 Every download is written to a `.partial-<name>` file beside the target and renamed only when it
-is complete (and, when a checksum is pinned, verified). A partial file left by a killed run is
-resumed with an HTTP Range request. Redirects are followed by hand so that each hop is checked
-against the address policy (no loopback or private targets unless allowed).
+is complete and verified (`mm_assets.fetch.verify`): a file that fails is removed, never kept. A
+partial file left by a broken transfer is resumed with an HTTP Range request. Redirects are
+followed by hand so that each hop is checked against the address policy (no loopback or private
+targets unless allowed), and the address checked is the one connected to: DNS is resolved once per
+connection, by the policy's own resolver.
 """
 
 from __future__ import annotations
 
 import asyncio
-import fcntl
+import contextlib
 import hashlib
 import ipaddress
 import os
@@ -17,27 +19,33 @@ import re
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import AsyncIterator, Callable, Iterator, Mapping
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
 
+from mm_assets.common.atomic import fsync_dir
+from mm_assets.common.locks import OutputLocked, describe_owner, exclusive_lock, lock_path_for
 from mm_assets.common.progress import Progress
+from mm_assets.fetch.verify import (  # noqa: F401  (the errors are exported from here too)
+    Announced,
+    DownloadError,
+    VerificationError,
+    Verifier,
+    check_announced_sha256,
+    check_complete_file,
+)
 
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+_QUOTED_SHA256 = re.compile(r'"([0-9a-fA-F]{64})"')  # a weak W/"..." etag is no hash
+# Headers in which a source publishes a file's sha256, in order of precedence: the hub's
+# `X-Linked-ETag` names the LFS file itself, a plain `ETag` only when it is a 64-hex string.
+SHA256_HEADERS = ("X-Linked-ETag", "ETag")
 
-
-class DownloadError(Exception):
-    """A download failed; the message names the URL and the reason.
-
-    `retryable` says whether trying again later may help (a timeout, a broken connection, a 5xx)
-    or not (a refused address, a 404, a checksum mismatch).
-    """
-
-    def __init__(self, message: str, *, retryable: bool = False) -> None:
-        super().__init__(message)
-        self.retryable = retryable
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,19 @@ class FetchPolicy:
     # elsewhere.
     host_headers: dict[str, dict[str, str]] = field(default_factory=dict)
     user_agent: str = "mm_assets (+https://github.com/)"
+    # Which addresses count as public when private ones are not allowed; None: `is_global`.
+    # Tests replace it to play a public host on loopback.
+    address_allowed: Callable[[IPAddress], bool] | None = None
+    # Makes the DNS resolver whose answers are checked and then connected to; None: aiohttp's
+    # default. Tests replace it to play a DNS server.
+    make_resolver: Callable[[], AbstractResolver] | None = None
+
+    def allows(self, address: IPAddress) -> bool:
+        if self.allow_private:
+            return True
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
+        return self.address_allowed(address) if self.address_allowed else address.is_global
 
 
 @dataclass(frozen=True)
@@ -62,33 +83,156 @@ class DownloadResult:
     sha256: str
     resumed_from: int
     final_url: str
+    # What the file passed before it was renamed into place, e.g. ("size 5678 = Content-Length",
+    # "sha256 = X-Linked-ETag", <what `verify` returned>); empty when nothing could be checked.
+    verified: tuple[str, ...] = ()
 
 
 def partial_path(dest: Path) -> Path:
     return dest.parent / f".partial-{dest.name}"
 
 
+@contextlib.contextmanager
+def download_lock(dest: Path, owner: str | None = None) -> Iterator[None]:
+    """One writer of `dest` (and its partial file) at a time; a second fails as retryable."""
+    held = contextlib.ExitStack()
+    try:
+        held.enter_context(exclusive_lock(lock_path_for(dest), owner=owner or describe_owner(), what=dest.name))
+    except OutputLocked as exc:
+        raise DownloadError(f"{dest}: another download of this file is in progress: {exc}",
+                            retryable=True) from None
+    with held:
+        yield
+
+
+def finish_partial(part: Path, dest: Path, **checks) -> tuple[str, ...]:
+    """Verify the complete `part` (see `check_complete_file` for `checks`), then rename it to
+    `dest` durably. Returns what was verified; a file that fails is removed, not renamed."""
+    verified = check_complete_file(part, **checks)
+    with open(part, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(part, dest)
+    fsync_dir(dest.parent)
+    return verified
+
+
+def _refusal(url: str, host: str, address: IPAddress) -> DownloadError:
+    return DownloadError(
+        f"{url}: {host} resolves to non-public address {address}; "
+        "set MM_HTTP_ALLOW_PRIVATE=1 to allow loopback/private mirrors"
+    )
+
+
 async def check_address_allowed(url: str, policy: FetchPolicy) -> None:
-    """Refuse non-HTTP schemes, and hosts that resolve to loopback/private/link-local addresses."""
+    """Refuse non-HTTP schemes, and hosts written as a non-public IP address.
+
+    Host names are checked when they are resolved to connect (`PolicyResolver`), not here: a
+    second resolution could answer differently (DNS rebinding).
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise DownloadError(f"{url}: scheme {parts.scheme!r} is not allowed (http or https only)")
     if not parts.hostname:
         raise DownloadError(f"{url}: no host")
-    if policy.allow_private:
-        return
-    loop = asyncio.get_running_loop()
     try:
-        infos = await loop.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise DownloadError(f"{url}: cannot resolve {parts.hostname}: {exc}") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
-        if not address.is_global:
-            raise DownloadError(
-                f"{url}: {parts.hostname} resolves to non-public address {address}; "
-                "set MM_HTTP_ALLOW_PRIVATE=1 to allow loopback/private mirrors"
-            )
+        address = ipaddress.ip_address(parts.hostname.split("%", 1)[0])
+    except ValueError:
+        return  # a name, not an address
+    if not policy.allows(address):
+        raise _refusal(url, parts.hostname, address)
+
+
+class _AddressRefused(Exception):
+    def __init__(self, host: str, address: IPAddress) -> None:
+        super().__init__(host, address)
+        self.host, self.address = host, address
+
+
+class PolicyResolver(AbstractResolver):
+    """aiohttp's resolver for downloads: every address it hands over passed the policy.
+
+    aiohttp connects to exactly the addresses a resolver returns (with its DNS cache off, it asks
+    for each new connection), so the policy sees the address connected to, for every hop. A host
+    with any refused address is refused as a whole, before any connection is made.
+    """
+
+    def __init__(self, policy: FetchPolicy, underlying: AbstractResolver) -> None:
+        self._policy = policy
+        self._underlying = underlying
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        answers = await self._underlying.resolve(host, port, family)
+        for answer in answers:
+            address = ipaddress.ip_address(answer["host"].split("%", 1)[0])
+            if not self._policy.allows(address):
+                raise _AddressRefused(host, address)
+        return answers
+
+    async def close(self) -> None:
+        await self._underlying.close()
+
+
+@contextlib.asynccontextmanager
+async def _session(policy: FetchPolicy) -> AsyncIterator[aiohttp.ClientSession]:
+    resolver = PolicyResolver(policy, policy.make_resolver() if policy.make_resolver else DefaultResolver())
+    timeout = aiohttp.ClientTimeout(
+        total=None, sock_connect=policy.connect_timeout_s, sock_read=policy.read_timeout_s
+    )
+    try:
+        # No proxy from the environment either (trust_env is off): the policy would check the
+        # proxy's address, not the target's.
+        async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(resolver=resolver, use_dns_cache=False),
+            timeout=timeout, auto_decompress=False,
+        ) as session:
+            yield session
+    finally:
+        await resolver.close()
+
+
+def published_sha256(hops: list[Mapping[str, str]]) -> tuple[str | None, str]:
+    """The sha256 the source publishes for the file, and the header it came in.
+
+    The hub sends it on the first hop of `resolve/...` (a redirect to a CDN), so every hop's
+    headers count; an `X-Linked-ETag` on any hop beats an `ETag`, and an earlier hop a later one.
+    """
+    for name in SHA256_HEADERS:
+        for headers in hops:
+            match = _QUOTED_SHA256.fullmatch(headers.get(name, "").strip())
+            if match:
+                return match.group(1).lower(), name
+    return None, ""
+
+
+async def _open_following_redirects(
+    session: aiohttp.ClientSession, url: str, headers: dict[str, str], policy: FetchPolicy
+) -> tuple[aiohttp.ClientResponse, str, list[Mapping[str, str]]]:
+    """The final response, its URL, and the headers of every hop (the final one included)."""
+    origin_host = urlsplit(url).hostname
+    current = url
+    hops: list[Mapping[str, str]] = []
+    for _ in range(policy.max_redirects + 1):
+        await check_address_allowed(current, policy)
+        hop_headers = dict(headers)
+        host = urlsplit(current).hostname
+        if host == origin_host:
+            hop_headers.update(policy.host_headers.get(host or "", {}))
+        try:
+            response = await session.get(current, headers=hop_headers, allow_redirects=False)
+        except _AddressRefused as refused:
+            raise _refusal(current, refused.host, refused.address) from None
+        hops.append(response.headers)
+        if response.status in REDIRECT_STATUSES:
+            location = response.headers.get("Location")
+            response.release()
+            if not location:
+                raise DownloadError(f"{current}: redirect {response.status} without Location")
+            current = urljoin(current, location)
+            continue
+        return response, current, hops
+    raise DownloadError(f"{url}: more than {policy.max_redirects} redirects")
 
 
 def _hash_prefix(path: Path, length: int) -> "hashlib._Hash":
@@ -104,29 +248,6 @@ def _hash_prefix(path: Path, length: int) -> "hashlib._Hash":
     return digest
 
 
-async def _open_following_redirects(
-    session: aiohttp.ClientSession, url: str, headers: dict[str, str], policy: FetchPolicy
-) -> tuple[aiohttp.ClientResponse, str]:
-    origin_host = urlsplit(url).hostname
-    current = url
-    for _ in range(policy.max_redirects + 1):
-        await check_address_allowed(current, policy)
-        hop_headers = dict(headers)
-        host = urlsplit(current).hostname
-        if host == origin_host:
-            hop_headers.update(policy.host_headers.get(host or "", {}))
-        response = await session.get(current, headers=hop_headers, allow_redirects=False)
-        if response.status in REDIRECT_STATUSES:
-            location = response.headers.get("Location")
-            response.release()
-            if not location:
-                raise DownloadError(f"{current}: redirect {response.status} without Location")
-            current = urljoin(current, location)
-            continue
-        return response, current
-    raise DownloadError(f"{url}: more than {policy.max_redirects} redirects")
-
-
 async def download_to_file(
     url: str,
     dest: str | os.PathLike,
@@ -135,35 +256,43 @@ async def download_to_file(
     expected_sha256: str | None = None,
     log: Callable[[str], None] | None = None,
     chunk_size: int = 1 << 20,
+    verify: Verifier | None = None,
+    owner: str | None = None,
 ) -> DownloadResult:
-    """Download `url` to `dest` atomically, resuming a partial file left by an earlier attempt."""
+    """Download `url` to `dest` atomically, resuming a partial file left by an earlier attempt.
+
+    `dest` appears only once the bytes pass every check that applies (`DownloadResult.verified`
+    says which): the announced size, the pinned or published sha256, and `verify`, which is given
+    the complete file and returns what it checked or raises VerificationError. A body cut short
+    with a Content-Length, or in chunked encoding, is a broken transfer: the partial file is kept
+    and the next attempt resumes it. A body that ends when the server closes the connection (no
+    Content-Length, not chunked) can be cut without any sign at the HTTP level: only a hash or
+    `verify` can catch that, so pass `verify` for sources that may send such bodies.
+
+    `owner` describes this writer to a concurrent download of the same file (`describe_owner`).
+    """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with open(dest.parent / f".lock-{dest.name}", "a") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise DownloadError(f"{dest}: another download of this file is in progress",
-                                retryable=True) from None
-        return await _download_locked(url, dest, policy, expected_sha256, log, chunk_size)
+    with download_lock(dest, owner):
+        return await _download_locked(url, dest, policy, expected_sha256, log, chunk_size, verify)
 
 
-async def _download_locked(url, dest, policy, expected_sha256, log, chunk_size) -> DownloadResult:
+async def _download_locked(url, dest, policy, expected_sha256, log, chunk_size, verify) -> DownloadResult:
     part = partial_path(dest)
+    label = f"{dest.name} from {url}"
     have = part.stat().st_size if part.exists() else 0
     headers = {"User-Agent": policy.user_agent, "Accept-Encoding": "identity"}
     if have:
         headers["Range"] = f"bytes={have}-"
-    timeout = aiohttp.ClientTimeout(
-        total=None, sock_connect=policy.connect_timeout_s, sock_read=policy.read_timeout_s
-    )
-    async with aiohttp.ClientSession(timeout=timeout, auto_decompress=False) as session:
+    async with _session(policy) as session:
         try:
-            response, final_url = await _open_following_redirects(session, url, headers, policy)
+            response, final_url, hops = await _open_following_redirects(session, url, headers, policy)
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise DownloadError(f"{url}: {type(exc).__name__}: {exc}", retryable=True) from exc
         async with response:
-            total = await _prepare_partial(url, response, part, have)
+            total, total_source = await _prepare_partial(url, response, part, have)
+            announced = Announced(total, total_source, *published_sha256(hops))
+            check_announced_sha256(part, label=label, announced=announced, expected_sha256=expected_sha256)
             resumed_from = part.stat().st_size if part.exists() else 0
             if total is not None and policy.max_bytes is not None and total > policy.max_bytes:
                 raise DownloadError(f"{url}: {total} bytes exceeds the limit of {policy.max_bytes}")
@@ -185,32 +314,30 @@ async def _download_locked(url, dest, policy, expected_sha256, log, chunk_size) 
                         digest.update(block)
                         progress.advance(len(block))
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                # A payload error covers a body cut short of its Content-Length or of its last
+                # chunk: the bytes so far are sound, so they are kept for the next attempt.
                 raise DownloadError(
                     f"{url}: connection broke after {size} bytes ({type(exc).__name__}: {exc}); "
                     "the partial file is kept and the next attempt resumes it", retryable=True,
                 ) from exc
-    if total is not None and size != total:
-        raise DownloadError(
-            f"{url}: truncated, got {size} of {total} bytes; the next attempt resumes it",
-            retryable=True,
-        )
     sha256 = digest.hexdigest()
-    if expected_sha256 is not None and sha256 != expected_sha256:
-        part.unlink()
-        raise DownloadError(
-            f"{dest.name}: sha256 mismatch: expected {expected_sha256}, got {sha256} (from {url})"
-        )
-    os.replace(part, dest)
+    verified = await asyncio.to_thread(
+        finish_partial, part, dest, label=label, size=size, sha256=sha256, announced=announced,
+        expected_sha256=expected_sha256, verify=verify,
+    )
     progress.finish()
-    return DownloadResult(dest, size, sha256, resumed_from, final_url)
+    if log is not None:
+        log(f"{dest.name}: verified: {'; '.join(verified)}" if verified else
+            f"{dest.name}: not verified: the server announced no size or hash and no check was given")
+    return DownloadResult(dest, size, sha256, resumed_from, final_url, verified)
 
 
 async def _prepare_partial(
     url: str, response: aiohttp.ClientResponse, part: Path, have: int
-) -> int | None:
+) -> tuple[int | None, str]:
     """Check the status; truncate the partial file when the server restarts from zero.
 
-    Returns the full size of the resource when the server says it.
+    Returns the full size of the resource when the server says it, and the header that said it.
     """
     if response.status == 206:
         match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", ""))
@@ -221,7 +348,7 @@ async def _prepare_partial(
                 f"Content-Range {response.headers.get('Content-Range')!r}; partial file dropped",
                 retryable=True,
             )
-        return None if match.group(3) == "*" else int(match.group(3))
+        return (None, "") if match.group(3) == "*" else (int(match.group(3)), "Content-Range total")
     if response.status == 416 and have:
         # Asked beyond the end: the partial file is either complete or longer than the resource.
         part.unlink(missing_ok=True)
@@ -233,8 +360,9 @@ async def _prepare_partial(
     if have:
         part.unlink(missing_ok=True)  # the server ignored Range: start again from byte 0
     length = response.headers.get("Content-Length")
-    return int(length) if length is not None and length.isdigit() else None
+    return (int(length), "Content-Length") if length is not None and length.isdigit() else (None, "")
 
 
 def download_file_sync(url: str, dest: str | os.PathLike, **kwargs) -> DownloadResult:
+    """`download_to_file` for callers without an event loop; takes the same keyword arguments."""
     return asyncio.run(download_to_file(url, dest, **kwargs))

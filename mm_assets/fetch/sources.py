@@ -8,8 +8,16 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlsplit
 
-from mm_assets.common.atomic import atomic_write
-from mm_assets.fetch.http import DownloadError, DownloadResult, FetchPolicy, download_file_sync
+from mm_assets.fetch.http import (
+    DownloadError,
+    DownloadResult,
+    FetchPolicy,
+    download_file_sync,
+    download_lock,
+    finish_partial,
+    partial_path,
+)
+from mm_assets.fetch.verify import Verifier
 
 
 def is_remote(source: str) -> bool:
@@ -40,28 +48,47 @@ def fetch_file(
     policy: FetchPolicy = FetchPolicy(),
     expected_sha256: str | None = None,
     log: Callable[[str], None] | None = None,
+    verify: Verifier | None = None,
+    owner: str | None = None,
 ) -> DownloadResult:
-    """Bring `relative` from a URL base or a local folder to `dest`, atomically and verified."""
+    """Bring `relative` from a URL base or a local folder to `dest`, atomically and verified.
+
+    From either, `dest` appears only once the file passes `expected_sha256` and `verify` (see
+    `download_to_file`); a copy that fails is removed. A damaged file in a local mirror stays
+    damaged, so that failure is not retryable.
+    """
     dest = Path(dest)
     if is_remote(base):
         return download_file_sync(
             join_source(base, relative), dest, policy=policy,
-            expected_sha256=expected_sha256, log=log,
+            expected_sha256=expected_sha256, log=log, verify=verify, owner=owner,
         )
     source = local_path(base) / relative
     if not source.is_file():
         raise DownloadError(f"{source}: no such file in the local mirror {base}")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with download_lock(dest, owner):
+        return _copy_verified(source, dest, expected_sha256, verify)
+
+
+def _copy_verified(
+    source: Path, dest: Path, expected_sha256: str | None, verify: Verifier | None
+) -> DownloadResult:
+    part = partial_path(dest)
     digest = hashlib.sha256()
     size = 0
-    with open(source, "rb") as reader, atomic_write(dest) as writer:
-        while block := reader.read(1 << 22):
-            digest.update(block)
-            writer.write(block)
-            size += len(block)
+    try:
+        with open(source, "rb") as reader, open(part, "wb") as writer:
+            while block := reader.read(1 << 22):
+                digest.update(block)
+                writer.write(block)
+                size += len(block)
         sha256 = digest.hexdigest()
-        if expected_sha256 is not None and sha256 != expected_sha256:
-            raise DownloadError(
-                f"{dest.name}: sha256 mismatch: expected {expected_sha256}, got {sha256} "
-                f"(from {source})"
-            )
-    return DownloadResult(dest, size, sha256, 0, str(source))
+        verified = finish_partial(
+            part, dest, label=f"{dest.name} from {source}", size=size, sha256=sha256,
+            expected_sha256=expected_sha256, verify=verify, retryable=False,
+        )
+    except BaseException:
+        part.unlink(missing_ok=True)  # unlike a download, a copy is not worth resuming
+        raise
+    return DownloadResult(dest, size, sha256, 0, str(source), verified)
