@@ -63,6 +63,40 @@ def read_sizes(idx_path: str | Path) -> np.ndarray:
         if info.count else np.zeros(0, dtype=np.int32)
 
 
+@dataclass(frozen=True)
+class DatasetSummary:
+    count: int
+    tokens: int
+    dtype: np.dtype
+
+
+def check_dataset(prefix: str | Path) -> DatasetSummary:
+    """Check that `<prefix>.idx` is sound and that `<prefix>.bin` holds exactly what it indexes.
+
+    Raises MMapFormatError naming the file and what is wrong; reads only the index.
+    """
+    prefix = Path(prefix)
+    idx, bin_path = prefix.with_suffix(".idx"), prefix.with_suffix(".bin")
+    for path in (idx, bin_path):
+        if not path.is_file():
+            raise MMapFormatError(f"{path}: missing")
+    info = read_index_header(idx)
+    sizes = read_sizes(idx)
+    tokens = sum(int(np.asarray(sizes[i:i + _CHUNK]).sum(dtype=np.int64)) for i in range(0, info.count, _CHUNK))
+    expected, actual = tokens * info.dtype.itemsize, os.path.getsize(bin_path)
+    if actual != expected:
+        raise MMapFormatError(
+            f"{bin_path}: {actual:,} bytes, but its index {idx.name} describes {info.count:,} items of "
+            f"{tokens:,} {info.dtype.name} tokens ({expected:,} bytes): the pair does not match")
+    if info.count:
+        pointers = np.memmap(idx, dtype=np.int64, mode="r", offset=info.sizes_offset + 4 * info.count,
+                             shape=(info.count,))
+        last = int(pointers[-1]) + int(sizes[-1]) * info.dtype.itemsize
+        if int(pointers[0]) != 0 or last != expected:
+            raise MMapFormatError(f"{idx}: byte pointers do not cover {bin_path.name} from 0 to {expected:,}")
+    return DatasetSummary(info.count, tokens, info.dtype)
+
+
 class MMapWriter:
     """Streams items into `<prefix>.bin` and spills sizes to disk; `.idx` is written at the end.
 
@@ -95,21 +129,16 @@ class MMapWriter:
         """Append a whole existing dataset (its `.bin` copied, its sizes streamed)."""
         prefix = Path(prefix)
         idx, bin_path = prefix.with_suffix(".idx"), prefix.with_suffix(".bin")
-        info = read_index_header(idx)
-        if info.dtype != self.dtype:
-            raise MMapFormatError(f"{idx}: dtype {info.dtype}, expected {self.dtype}")
+        summary = check_dataset(prefix)
+        if summary.dtype != self.dtype:
+            raise MMapFormatError(f"{idx}: dtype {summary.dtype}, expected {self.dtype}")
         sizes = read_sizes(idx)
-        total = 0
-        for start in range(0, info.count, _CHUNK):
-            chunk = np.asarray(sizes[start:start + _CHUNK])
-            total += int(chunk.sum(dtype=np.int64))
-            self._sizes.write(chunk.tobytes())
-        if os.path.getsize(bin_path) != total * self.dtype.itemsize:
-            raise MMapFormatError(f"{bin_path}: size does not match its index")
+        for start in range(0, summary.count, _CHUNK):
+            self._sizes.write(np.asarray(sizes[start:start + _CHUNK]).tobytes())
         with open(bin_path, "rb") as reader:
             shutil.copyfileobj(reader, self._bin, 1 << 24)
-        self.count += info.count
-        self.tokens += total
+        self.count += summary.count
+        self.tokens += summary.tokens
 
     def finish(self) -> None:
         """Write the `.idx`; the caller commits the group."""

@@ -15,19 +15,6 @@ from .gpt2_bpe import Gpt2BpeFiles
 
 DEFAULT_BLOCK_BYTES = 1 << 22
 
-_encoder: FairseqGpt2Encoder | None = None
-
-
-def _init_worker(bpe_dir: str) -> None:
-    global _encoder
-    _encoder = FairseqGpt2Encoder(Gpt2BpeFiles(Path(bpe_dir)))
-
-
-def _encode_job(block: bytes):
-    assert _encoder is not None
-    tokens, sizes, counts = _encoder.encode_block(block)
-    return tokens, sizes, counts, len(block)
-
 
 def iter_line_blocks(path: str | Path, block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterator[bytes]:
     """Yield chunks of about `block_bytes` that end at line ends (a final line gets its "\\n")."""
@@ -63,10 +50,12 @@ def binarize_text(
     counts = {"unk": 0, "reference_split_lines": 0}
     with AtomicGroup() as group:
         writer = MMapWriter(out_prefix, group)
-        results = ordered_map(
-            _encode_job, iter_line_blocks(text_path, block_bytes), workers=workers,
-            initializer=_init_worker, initargs=(str(bpe_dir),),
-        )
+        encoder = FairseqGpt2Encoder(Gpt2BpeFiles(Path(bpe_dir)))  # one, shared by the threads
+
+        def encode(block: bytes):
+            return (*encoder.encode_block(block), len(block))
+
+        results = ordered_map(encode, iter_line_blocks(text_path, block_bytes), workers=workers)
         for tokens, sizes, block_counts, nbytes in results:
             writer.add_block(tokens, sizes)
             for key, value in block_counts.items():

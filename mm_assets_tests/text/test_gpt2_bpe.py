@@ -7,13 +7,16 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from mm_assets.text.gpt2_bpe import GPT2_BPE_SHA256, fetch_gpt2_bpe, load_fairseq_lookup, verify_gpt2_bpe
+from mm_assets.text.gpt2_bpe import (
+    GPT2_BPE_SHA256, RANKS_FILE, RANKS_SHA256, Gpt2BpeFiles, fetch_gpt2_bpe, load_encoding, load_fairseq_lookup,
+    verify_gpt2_bpe,
+)
 from mm_assets.fetch.http import DownloadError, FetchPolicy
 
 
 def test_fetch_from_folder_verifies_and_keeps_good_files(bpe_dir, tmp_path):
     report = fetch_gpt2_bpe(str(bpe_dir), tmp_path / "a")
-    assert {name: info["sha256"] for name, info in report.items()} == GPT2_BPE_SHA256
+    assert {name: info["sha256"] for name, info in report.items()} == {**GPT2_BPE_SHA256, RANKS_FILE: RANKS_SHA256}
     again = fetch_gpt2_bpe(str(bpe_dir), tmp_path / "a")
     assert not any(info["fetched"] for info in again.values())
 
@@ -42,7 +45,7 @@ async def test_fetch_over_http_from_a_loopback_mirror(bpe_dir, tmp_path):
         import asyncio
         report = await asyncio.to_thread(
             fetch_gpt2_bpe, base, tmp_path / "http", policy=FetchPolicy(allow_private=True))
-        assert all(info["fetched"] for info in report.values())
+        assert all(report[name]["fetched"] for name in GPT2_BPE_SHA256)
         verify_gpt2_bpe(tmp_path / "http")
         with pytest.raises(DownloadError, match="MM_HTTP_ALLOW_PRIVATE"):
             await asyncio.to_thread(fetch_gpt2_bpe, base, tmp_path / "refused")
@@ -63,3 +66,20 @@ def test_duplicate_symbol_is_refused_like_fairseq(tmp_path):
     (tmp_path / "dict.txt").write_text("13 5\n262 4\n13 1\n")
     with pytest.raises(ValueError, match="duplicate"):
         load_fairseq_lookup(tmp_path / "dict.txt")
+
+
+def test_ranks_file_gives_the_same_encoding_as_the_pinned_files(bpe_dir, tmp_path):
+    """The derived gpt2.tiktoken loads fast; without it (or when damaged) the ranks are derived."""
+    import shutil
+
+    files = Gpt2BpeFiles(tmp_path)
+    for name in GPT2_BPE_SHA256:
+        shutil.copy(bpe_dir / name, tmp_path / name)
+    text = "Hello world, this is a test. Grüße 👍🏽 <|endoftext|>"
+    derived = load_encoding(files).encode_ordinary(text)
+    fetch_gpt2_bpe(str(bpe_dir), tmp_path)
+    assert files.ranks.is_file()
+    assert load_encoding(files).encode_ordinary(text) == derived
+    assert derived[:8] == [15496, 995, 11, 428, 318, 257, 1332, 13]
+    files.ranks.write_bytes(files.ranks.read_bytes()[:-100])  # damaged: ignored, derived again
+    assert load_encoding(files).encode_ordinary(text) == derived

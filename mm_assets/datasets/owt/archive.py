@@ -1,21 +1,28 @@
 """Read an OpenWebText slice: an outer tar of `.xz` members, each an xz-compressed tar of `.txt`.
 
-Both tar levels are read as tars (never as text), in archive order. Errors name the slice file and
-the member, so a truncated download or a corrupt member is found at once.
+Both tar levels are read as tars (never as text), in archive order. Only `.xz` outer members and
+`.txt` inner members are read; every other member is counted by kind (docs/data-rules.md,
+"OpenWebText archives"). Errors name the slice file and the member, and say where the damage is.
 """
 
 from __future__ import annotations
 
-import io
-import lzma
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from mm_assets.common.counts import Tally
+from mm_assets.fetch.verify import VerificationError
+from mm_assets.formats import tar, xz
+
+TAR_MAGIC_OFFSET, TAR_MAGIC = 257, b"ustar"
+MAX_MEMBER_BYTES = 1 << 30  # one compressed `.xz` member
+MAX_INNER_BYTES = 1 << 31  # one member decompressed (an xz bomb, a wrong file)
+
 
 class OwtArchiveError(Exception):
-    """A slice or one of its members cannot be read."""
+    """A slice or one of its members cannot be read; the message names both."""
 
 
 @dataclass(frozen=True)
@@ -24,80 +31,119 @@ class XzMember:
     data: bytes
 
 
-def iter_xz_members(slice_tar: str | Path, *, max_member_bytes: int = 1 << 30) -> Iterator[XzMember]:
-    """Yield the `.xz` members of a slice tar in archive order (other members are skipped)."""
+def skipped_kind(name: str, kind: str) -> str:
+    """How a skipped member is counted: its kind (`directory`, `link`...), or a file's extension."""
+    if kind != "file":
+        return kind
+    return Path(name).suffix.lower() or "(no extension)"
+
+
+def is_tar(head: bytes) -> bool:
+    return head[TAR_MAGIC_OFFSET:TAR_MAGIC_OFFSET + len(TAR_MAGIC)] == TAR_MAGIC
+
+
+def _require_end_marker(data: bytes | memoryview, offset: int, where: str) -> None:
+    """tarfile stops quietly at EOF; a whole tar ends with two zero blocks after its last member."""
+    marker = data[offset:offset + tar.END_MARKER_BYTES]
+    if len(marker) < tar.END_MARKER_BYTES or any(marker):
+        raise OwtArchiveError(
+            f"{where}: truncated: no end-of-archive marker at byte {offset:,} "
+            f"(the data ends at byte {len(data):,})")
+
+
+def iter_xz_members(
+    slice_tar: str | Path, skipped: Tally | None = None, *, max_member_bytes: int = MAX_MEMBER_BYTES,
+) -> Iterator[XzMember]:
+    """Yield the `.xz` members of a slice tar in archive order; count the others in `skipped`."""
     slice_tar = Path(slice_tar)
     current = "(archive header)"
-    try:
-        with tarfile.open(slice_tar, mode="r:") as outer:
-            for info in outer:
-                current = info.name
-                if not info.isfile() or not info.name.endswith(".xz"):
-                    continue
-                if info.size > max_member_bytes:
-                    raise OwtArchiveError(
-                        f"{slice_tar.name}: member {info.name}: {info.size} bytes exceeds the "
-                        f"limit of {max_member_bytes}"
-                    )
-                handle = outer.extractfile(info)
-                data = handle.read() if handle else b""
-                if len(data) != info.size:
-                    raise OwtArchiveError(
-                        f"{slice_tar.name}: member {info.name}: truncated "
-                        f"({len(data)} of {info.size} bytes)"
-                    )
-                yield XzMember(info.name, data)
-            current = "(end of archive)"
-            end = outer.offset
-        _require_end_marker(slice_tar, end)
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        raise OwtArchiveError(f"{slice_tar.name}: member {current}: {type(exc).__name__}: {exc}") from exc
-
-
-def _require_end_marker(slice_tar: Path, offset: int) -> None:
-    """tarfile stops quietly at EOF; a whole tar ends with two zero blocks after its last member."""
     with open(slice_tar, "rb") as handle:
-        handle.seek(offset)
-        marker = handle.read(1024)
-    if len(marker) < 1024 or marker.strip(b"\0"):
-        raise OwtArchiveError(
-            f"{slice_tar.name}: member (end of archive): truncated, no end-of-archive marker at "
-            f"byte {offset}; download the slice again"
-        )
+        head = handle.read(512)
+        if not is_tar(head):
+            raise OwtArchiveError(f"{slice_tar.name}: not a tar archive (no ustar header at byte 0)")
+        handle.seek(0)
+        try:
+            with tarfile.open(fileobj=handle, mode="r:") as outer:
+                for info in outer:
+                    current = info.name
+                    if not (info.isfile() and info.name.endswith(".xz")):
+                        if skipped is not None:
+                            skipped.add(f"outer {skipped_kind(info.name, tar.entry_kind(info))}", example=info.name)
+                        continue
+                    if info.size > max_member_bytes:
+                        raise OwtArchiveError(
+                            f"{slice_tar.name}: member {info.name}: {info.size:,} bytes exceeds the "
+                            f"limit of {max_member_bytes:,}")
+                    try:
+                        data = outer.extractfile(info).read()
+                    except tarfile.ReadError:
+                        data = b""
+                    if len(data) != info.size:
+                        raise OwtArchiveError(
+                            f"{slice_tar.name}: member {info.name}: truncated: the member needs bytes "
+                            f"{info.offset_data:,}-{info.offset_data + info.size:,}, the file ends at byte "
+                            f"{slice_tar.stat().st_size:,}")
+                    yield XzMember(info.name, data)
+                end = outer.offset
+        except tarfile.TarError as exc:
+            raise OwtArchiveError(f"{slice_tar.name}: member {current}: {type(exc).__name__}: {exc}") from exc
+        handle.seek(end)
+        marker = handle.read(tar.END_MARKER_BYTES)
+    _require_end_marker(marker, 0, f"{slice_tar.name}: after member {current}")
 
 
-def decompress_member(member: XzMember, *, max_bytes: int = 1 << 31) -> bytes:
-    """The inner tar of one member, refusing more than `max_bytes` (an xz bomb, a wrong file)."""
-    decompressor = lzma.LZMADecompressor(format=lzma.FORMAT_AUTO)
-    data = decompressor.decompress(member.data, max_length=max_bytes)
-    if not decompressor.eof:
-        if decompressor.needs_input:
-            raise EOFError("compressed data ended before the end-of-stream marker")
-        raise OwtArchiveError(f"member {member.name}: decompresses to more than {max_bytes} bytes")
-    return data
+def verify_slice(slice_tar: str | Path) -> str:
+    """Check a downloaded slice without decoding its text: the outer tar is read to its end marker
+    and every `.xz` member's stream framing is checked (as `xz --list` does). Block contents are
+    checked when owt_clean_slice decodes them. Returns what was checked."""
+    members = streams = inner_bytes = 0
+    skipped = Tally()
+    for member in iter_xz_members(slice_tar, skipped):
+        try:
+            summary = xz.check_structure(member.data)
+        except xz.XzError as exc:
+            raise OwtArchiveError(f"{Path(slice_tar).name}: member {member.name}: {exc}") from exc
+        members += 1
+        streams += summary.streams
+        inner_bytes += summary.uncompressed_bytes
+    return (f"tar read to its end-of-archive marker; {members:,} .xz members framed soundly "
+            f"({streams:,} xz streams, {inner_bytes:,} bytes inside); {skipped.total():,} other members")
 
 
-def iter_documents(member: XzMember, slice_name: str = "") -> Iterator[tuple[str, bytes]]:
-    """Yield (name, raw bytes) of the `.txt` documents in one `.xz` member, in archive order."""
+def verify_raw_slice(path: Path) -> str:
+    """`verify_slice` as a download check: a failure makes the fetch remove the file and retry."""
+    try:
+        return verify_slice(path)
+    except OwtArchiveError as exc:
+        raise VerificationError(str(exc)) from exc
+
+
+def decompress_member(member: XzMember, *, max_bytes: int = MAX_INNER_BYTES) -> bytes:
+    """The inner tar of one member: every xz stream decoded, garbage and bombs refused."""
+    try:
+        return xz.decompress(member.data, max_bytes=max_bytes)
+    except xz.XzError as exc:
+        raise OwtArchiveError(f"member {member.name}: {exc}") from exc
+
+
+def iter_documents(member: XzMember, slice_name: str = "", skipped: Tally | None = None,
+                   ) -> Iterator[tuple[str, bytes]]:
+    """Yield (name, raw bytes) of the `.txt` documents in one `.xz` member, in archive order.
+
+    The member is decompressed whole and its inner tar read in memory: far cheaper than a
+    streaming tar over a decompressing stream, and a member is small.
+    """
     where = f"{slice_name}: member {member.name}" if slice_name else f"member {member.name}"
-    current = "(inner header)"
     try:
         inner_tar = decompress_member(member)
-        # Whole-member decompression, then random-access tar reading: far cheaper than a
-        # streaming tar over a decompressing stream, and a member is small.
-        with tarfile.open(fileobj=io.BytesIO(inner_tar), mode="r:") as inner:
-            for info in inner:
-                current = info.name
-                if not info.isfile():
-                    continue
-                handle = inner.extractfile(info)
-                data = handle.read() if handle else b""
-                if len(data) != info.size:
-                    raise EOFError(f"document truncated ({len(data)} of {info.size} bytes)")
-                yield info.name, data
-            end = inner.offset
-        if len(inner_tar) < end + 1024 or inner_tar[end:end + 1024].strip(b"\0"):
-            current = "(end of inner archive)"
-            raise EOFError("inner tar has no end-of-archive marker")
-    except (tarfile.TarError, lzma.LZMAError, EOFError, OSError) as exc:
-        raise OwtArchiveError(f"{where}: document {current}: {type(exc).__name__}: {exc}") from exc
+    except OwtArchiveError as exc:
+        raise OwtArchiveError(f"{slice_name}: {exc}" if slice_name else str(exc)) from exc
+    try:
+        entries = tar.read_entries(inner_tar)
+    except tar.TarFormatError as exc:
+        raise OwtArchiveError(f"{where}: inner tar: {exc}") from exc
+    for entry in entries:
+        if entry.kind == "file" and entry.name.endswith(".txt"):
+            yield entry.name, inner_tar[entry.offset:entry.offset + entry.size]
+        elif skipped is not None:
+            skipped.add(f"inner {skipped_kind(entry.name, entry.kind)}", example=f"{member.name}/{entry.name}")

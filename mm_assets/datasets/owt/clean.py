@@ -1,4 +1,8 @@
-"""Clean one OWT slice (raw tar) into a text file of lines, members cleaned in parallel."""
+"""Clean one OWT slice (raw tar) into a text file of lines, members cleaned in parallel.
+
+The caller's thread reads the outer tar and writes the output in archive order; worker threads
+decompress members (liblzma releases the GIL) and clean their documents.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,21 @@ from pathlib import Path
 from typing import Callable
 
 from mm_assets.common.atomic import atomic_write
+from mm_assets.common.counts import Tally
 from mm_assets.common.parallel import default_workers, ordered_map
 from mm_assets.common.progress import Progress
 
 from .archive import XzMember, iter_documents, iter_xz_members
-from .clean_rule import CleanStats, clean_document
+from .clean_rule import CleanStats, clean_documents
 
 
-def _clean_member(job: tuple[str, XzMember]) -> tuple[bytes, CleanStats, int]:
-    slice_name, member = job
-    stats = CleanStats()
-    lines: list[str] = []
-    for _, raw in iter_documents(member, slice_name):
-        lines.extend(clean_document(raw, stats))
+def _clean_member(slice_name: str, member: XzMember) -> tuple[bytes, CleanStats, Tally]:
+    stats, skipped = CleanStats(), Tally()
+    documents = [raw for _, raw in iter_documents(member, slice_name, skipped)]
+    lines = clean_documents(documents, stats)
     text = ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
     stats.bytes_out = len(text)
-    return text, stats, len(member.data)
+    return text, stats, skipped
 
 
 def clean_slice(
@@ -31,20 +34,30 @@ def clean_slice(
     workers: int | None = None,
     log: Callable[[str], None] | None = None,
     progress_interval: float = 10.0,
-) -> dict[str, int]:
-    """Write the cleaned lines of `slice_tar` to `output` (atomically); return the counts."""
+) -> dict:
+    """Write the cleaned lines of `slice_tar` to `output` (atomically); return the counts.
+
+    Besides the cleaning counts: `xz_members`, `skipped_outer_members`, `skipped_inner_members`
+    and `skipped_members` (a Tally by kind, with example names).
+    """
     slice_tar = Path(slice_tar)
     workers = workers or default_workers()
-    stats = CleanStats()
+    stats, skipped = CleanStats(), Tally()
     members = 0
     progress = Progress(f"clean {slice_tar.name}", log, total=slice_tar.stat().st_size,
                         interval=progress_interval)
-    jobs = ((slice_tar.name, member) for member in iter_xz_members(slice_tar))
     with atomic_write(output) as writer:
-        for text, member_stats, compressed_size in ordered_map(_clean_member, jobs, workers=workers):
+        xz_members = iter_xz_members(slice_tar, skipped)
+        cleaned = ordered_map(lambda member: (_clean_member(slice_tar.name, member), len(member.data)),
+                              xz_members, workers=workers)
+        for (text, member_stats, member_skipped), compressed_size in cleaned:
             writer.write(text)
             stats.add(member_stats)
+            skipped.update(member_skipped)
             members += 1
             progress.advance(compressed_size)
     progress.finish()
-    return {"xz_members": members, **stats.as_dict()}
+    by_level = {level: sum(n for key, n in skipped.counts.items() if key.startswith(level))
+                for level in ("outer", "inner")}
+    return {"xz_members": members, **stats.as_dict(), "skipped_outer_members": by_level["outer"],
+            "skipped_inner_members": by_level["inner"], "skipped_members": skipped}
