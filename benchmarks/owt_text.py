@@ -1,35 +1,53 @@
-"""OWT text chain vs the fairseq recipe, on the same cores and the same input, in one run.
+"""The OWT text chain against the fairseq recipe and against this machine's limit, in one run.
 
-Generates (or takes, with --mirror) an OWT mirror in the real nested tar/xz layout: a large train
-slice and a small valid slice. Then:
-  ours:      raw slice -> clean -> binarize (each slice), then merge into a data directory
-             (the sum of the steps' durations, as the Dagster assets run them);
-  reference: fairseq's multiprocessing_bpe_encoder.py + fairseq-preprocess on our cleaned text.
-Checks that the two data directories are byte-identical and prints MB/s, tokens/s, the peak RSS
-of each side's whole process tree, and the speed ratio.
+1. A mirror in the hub's nested tar/xz layout, of web-like text (real English prose harvested from
+   the installed Python files, with a long tail of names, numbers and URLs: see
+   `mm_assets/datasets/owt/web_text.py`): a train slice of `--text-mb` MB and a valid slice of
+   `--valid-mb` MB. Their statistics (bytes per GPT-2 token, new word types per MB) are printed
+   next to every figure.
+2. The chain through Dagster, as users run it: `dagster asset materialize` for owt_raw_slice,
+   owt_clean_slice and owt_binarized_slice per partition, then owt_fairseq_data; the figure is the
+   sum of those four assets' step durations (from the run's STEP_START/STEP_SUCCESS events; the
+   asset checks are separate steps and left out).
+3. The same library functions called directly, without Dagster.
+4. The machine's limit: tiktoken over the cleaned text in one call per core, plus xz
+   decompression of every member, each spread over the same cores.
+5. The reference: fairseq's multiprocessing_bpe_encoder.py + fairseq-preprocess on the cleaned
+   text, with the same number of workers. Its data directory must be byte-identical to ours.
 
-    .venv/bin/python benchmarks/owt_text.py --text-mb 130 [--workers 2] [--workdir bench_work]
+Prints the ratio reference / chain, the chain's share of the limit, and peak RSS (the summed
+RSS of each side's whole process tree).
+
+    .venv/bin/python benchmarks/owt_text.py --text-mb 150 --valid-mb 15 [--workers 2]
 """
+
+from __future__ import annotations
 
 import argparse
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
 
+from mm_assets.datasets.owt.archive import decompress_member, iter_xz_members
 from mm_assets.datasets.owt.clean import clean_slice
 from mm_assets.datasets.owt.data_dir import write_data_dir
 from mm_assets.datasets.owt.mirror import generate_mirror
 from mm_assets.datasets.owt.paths import DATA_DIR_FILES, OwtPaths
 from mm_assets.datasets.owt.slices import slice_hub_path
+from mm_assets.datasets.owt.web_text import WebLikeText, corpus_statistics
 from mm_assets.judge.recipe import run_recipe
-from mm_assets.text.binarize import binarize_text
-from mm_assets.text.gpt2_bpe import fetch_gpt2_bpe
+from mm_assets.text.binarize import binarize_text, iter_line_blocks
+from mm_assets.text.gpt2_bpe import Gpt2BpeFiles, fetch_gpt2_bpe, load_encoding
 
 TRAIN, VALID = 0, 5
+CHAIN_ASSETS = ("owt_raw_slice", "owt_clean_slice", "owt_binarized_slice", "owt_fairseq_data")
 
 
 class PeakRss:
@@ -59,31 +77,115 @@ class PeakRss:
         self._stop.set()
         self._thread.join()
 
+    def __str__(self) -> str:
+        return f"{self.peak / 2**20:.0f} MiB"
 
-def run_ours(mirror: Path, out: Path, bpe_dir: Path, workers: int) -> dict:
-    timings, tokens = {}, 0
-    paths = OwtPaths(out)
+
+def make_mirror(mirror: Path, text_mb: float, valid_mb: float) -> None:
+    if (mirror / ".complete").exists():
+        return
+    print(f"generating a web-like mirror in {mirror} ({text_mb:g} + {valid_mb:g} MB) ...", flush=True)
+    for number, megabytes, seed in ((TRAIN, text_mb, 1), (VALID, valid_mb, 2)):
+        generate_mirror(mirror, [number], bytes_per_slice=int(megabytes * 1e6), text=WebLikeText(seed),
+                        edge_cases=False, docs_per_member=200, preset=6, workers=len(os.sched_getaffinity(0)))
+    (mirror / ".complete").touch()
+
+
+def step_durations(dagster_home: Path) -> dict[str, float]:
+    """Seconds per asset, summed over its steps in every run of this instance."""
+    from dagster import DagsterEventType, DagsterInstance
+
+    instance = DagsterInstance.from_config(str(dagster_home))
+    starts: dict[tuple[str, str], float] = {}
+    totals: dict[str, float] = {}
+    for run in instance.get_runs():
+        for record in instance.all_logs(run.run_id, of_type={DagsterEventType.STEP_START,
+                                                             DagsterEventType.STEP_SUCCESS}):
+            key = (run.run_id, record.step_key)
+            if record.dagster_event.event_type == DagsterEventType.STEP_START:
+                starts[key] = record.timestamp
+            else:
+                totals[record.step_key] = totals.get(record.step_key, 0.0) + record.timestamp - starts[key]
+    return totals
+
+
+def run_through_dagster(mirror: Path, work: Path, bpe_dir: Path, workers: int) -> tuple[dict, Path]:
+    root = work / "dagster"
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "home").mkdir(parents=True)
+    env = {**os.environ, "DAGSTER_HOME": str(root / "home"), "MM_DATA_ROOT": str(root / "data"),
+           "MM_OWT_URL": str(mirror), "MM_GPT2_BPE_URL": str(bpe_dir), "MM_WORKERS": str(workers),
+           "MM_OWT_TRAIN_SLICES": str(TRAIN), "MM_OWT_VALID_SLICES": str(VALID)}
+    dagster = str(Path(sys.executable).parent / "dagster")
+
+    def materialize(*args: str) -> None:
+        subprocess.run([dagster, "asset", "materialize", "-m", "mm_assets.definitions", *args],
+                       env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    materialize("--select", "gpt2_bpe")  # not part of the chain: the recipe gets the files too
     for number in (TRAIN, VALID):
-        raw = mirror / slice_hub_path(number)
+        materialize("--select", "owt_raw_slice,owt_clean_slice,owt_binarized_slice", "--partition", f"{number:02d}")
+    materialize("--select", "owt_fairseq_data")
+    durations = step_durations(root / "home")
+    return {asset: durations.get(asset, 0.0) for asset in CHAIN_ASSETS}, root / "data" / "owt"
+
+
+def run_direct(mirror: Path, work: Path, bpe_dir: Path, workers: int) -> dict:
+    paths = OwtPaths(work / "direct")
+    shutil.rmtree(paths.root, ignore_errors=True)
+    timings = {"copy_s": 0.0, "clean_s": 0.0, "binarize_s": 0.0}
+    for number in (TRAIN, VALID):
         started = time.perf_counter()
-        clean_slice(raw, paths.clean_slice(number), workers=workers)
-        timings["clean_s"] = timings.get("clean_s", 0) + time.perf_counter() - started
+        paths.raw_slice(number).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(mirror / slice_hub_path(number), paths.raw_slice(number))
+        timings["copy_s"] += time.perf_counter() - started
         started = time.perf_counter()
-        counts = binarize_text(paths.clean_slice(number), paths.binarized_prefix(number), bpe_dir, workers=workers)
-        timings["binarize_s"] = timings.get("binarize_s", 0) + time.perf_counter() - started
-        tokens += counts["tokens"]
+        clean_slice(paths.raw_slice(number), paths.clean_slice(number), workers=workers)
+        timings["clean_s"] += time.perf_counter() - started
+        started = time.perf_counter()
+        binarize_text(paths.clean_slice(number), paths.binarized_prefix(number), bpe_dir, workers=workers)
+        timings["binarize_s"] += time.perf_counter() - started
     started = time.perf_counter()
     write_data_dir(paths, {"train": [TRAIN], "valid": [VALID]}, bpe_dir / "dict.txt")
     timings["merge_s"] = time.perf_counter() - started
-    timings["tokens"] = tokens
     return timings
+
+
+def machine_limit(mirror: Path, texts: list[Path], bpe_dir: Path, workers: int) -> dict:
+    """tiktoken in one call per core over all the text, plus xz decompression over the same cores."""
+    encoding = load_encoding(Gpt2BpeFiles(bpe_dir))
+    data = b"".join(path.read_bytes() for path in texts)
+    cuts = [0] + [data.index(b"\n", len(data) * i // workers) + 1 for i in range(1, workers)] + [len(data)]
+    parts = [data[a:b].decode("utf-8") for a, b in zip(cuts, cuts[1:])]
+    del data
+    with ThreadPoolExecutor(workers) as pool:
+        started = time.perf_counter()
+        list(pool.map(lambda text: encoding.encode_to_numpy(text, allowed_special=set(), disallowed_special=()), parts))
+        tiktoken_s = time.perf_counter() - started
+    del parts
+    members = [m for n in (TRAIN, VALID) for m in iter_xz_members(mirror / slice_hub_path(n))]
+    with ThreadPoolExecutor(workers) as pool:
+        started = time.perf_counter()
+        list(pool.map(lambda member: len(decompress_member(member)), members))
+        xz_s = time.perf_counter() - started
+    return {"tiktoken_s": tiktoken_s, "xz_s": xz_s, "total_s": tiktoken_s + xz_s}
+
+
+def text_statistics(texts: list[Path], bpe_dir: Path) -> str:
+    """Bytes per GPT-2 token and new word types per MB of the cleaned text: a corpus with a small
+    vocabulary would flatter the reference's per-word BPE cache."""
+    encoding = load_encoding(Gpt2BpeFiles(bpe_dir))
+    stats = corpus_statistics((block for path in texts for block in iter_line_blocks(path, 1 << 20)), encoding)
+    per_mb = stats["new_word_types_per_mb"]
+    return (f"{stats['tokens']:,} GPT-2 tokens, {stats['bytes_per_token']:.2f} bytes/token, "
+            f"{stats['word_types']:,} word types; new word types per MB: first {per_mb[0]:,}, "
+            f"last {per_mb[-1]:,}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--text-mb", type=float, default=130.0, help="size of the train slice's text")
-    parser.add_argument("--valid-fraction", type=float, default=0.05)
-    parser.add_argument("--mirror", type=Path, help="an existing mirror with slices 00 and 05")
+    parser.add_argument("--text-mb", type=float, default=150.0, help="size of the train slice's text")
+    parser.add_argument("--valid-mb", type=float, default=15.0, help="size of the valid slice's text")
     parser.add_argument("--workdir", type=Path, default=Path("bench_work"))
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--bpe", default=os.environ.get("MM_GPT2_BPE_URL", "https://dl.fbaipublicfiles.com/fairseq/gpt2_bpe"))
@@ -93,40 +195,44 @@ def main() -> None:
     work = args.workdir.resolve()
     bpe_dir = work / "gpt2_bpe"
     fetch_gpt2_bpe(args.bpe, bpe_dir)
-    mirror = args.mirror
-    if mirror is None:
-        mirror = work / f"mirror_{args.text_mb:g}mb"
-        if not (mirror / ".complete").exists():
-            print(f"generating a {args.text_mb:g} MB mirror in {mirror} ...", flush=True)
-            generate_mirror(mirror, [TRAIN], bytes_per_slice=int(args.text_mb * 1e6), seed=1)
-            generate_mirror(mirror, [VALID], bytes_per_slice=int(args.text_mb * 1e6 * args.valid_fraction), seed=2)
-            (mirror / ".complete").touch()
+    mirror = work / f"web_mirror_{args.text_mb:g}_{args.valid_mb:g}mb"
+    make_mirror(mirror, args.text_mb, args.valid_mb)
 
-    ours_dir = work / "ours"
-    shutil.rmtree(ours_dir, ignore_errors=True)
-    with PeakRss() as ours_rss:
-        ours = run_ours(mirror, ours_dir, bpe_dir, args.workers)
-    ours_total = ours["clean_s"] + ours["binarize_s"] + ours["merge_s"]
-    text_mb = sum(OwtPaths(ours_dir).clean_slice(n).stat().st_size for n in (TRAIN, VALID)) / 1e6
-    print(f"\ntext: {text_mb:.1f} MB cleaned, {ours['tokens']:,} tokens, {args.workers} workers")
-    print(f"ours:      clean {ours['clean_s']:.1f} s + binarize {ours['binarize_s']:.1f} s + merge "
-          f"{ours['merge_s']:.1f} s = {ours_total:.1f} s; {text_mb / ours_total:.1f} MB/s, "
-          f"{ours['tokens'] / ours_total / 1e6:.2f} M tokens/s, peak RSS {ours_rss.peak / 2**20:.0f} MiB")
+    with PeakRss() as dagster_rss:
+        steps, dagster_out = run_through_dagster(mirror, work, bpe_dir, args.workers)
+    chain_s = sum(steps.values())
+    texts = [OwtPaths(dagster_out).clean_slice(n) for n in (TRAIN, VALID)]
+    text_mb = sum(path.stat().st_size for path in texts) / 1e6
+    stats = text_statistics(texts, bpe_dir)
+    with PeakRss() as direct_rss:
+        direct = run_direct(mirror, work, bpe_dir, args.workers)
+    direct_s = sum(direct.values())
+    limit = machine_limit(mirror, texts, bpe_dir, args.workers)
+
+    print(f"\ntext: {text_mb:.1f} MB cleaned (train {texts[0].stat().st_size / 1e6:.1f} MB, valid "
+          f"{texts[1].stat().st_size / 1e6:.1f} MB), {stats}; {args.workers} workers")
+    print("chain through Dagster (sum of step durations): " + " + ".join(
+        f"{asset} {seconds:.2f} s" for asset, seconds in steps.items()) +
+        f" = {chain_s:.2f} s; {text_mb / chain_s:.1f} MB/s; peak RSS {dagster_rss}")
+    print("chain by direct calls: " + " + ".join(f"{k[:-2]} {v:.2f} s" for k, v in direct.items()) +
+          f" = {direct_s:.2f} s; peak RSS {direct_rss}")
+    print(f"machine limit: tiktoken one call per core {limit['tiktoken_s']:.2f} s + xz {limit['xz_s']:.2f} s "
+          f"= {limit['total_s']:.2f} s; the chain through Dagster reaches {100 * limit['total_s'] / chain_s:.0f} % "
+          f"of it (direct calls: {100 * limit['total_s'] / direct_s:.0f} %)")
     if args.skip_reference:
         return
     ref_dir = work / "reference"
     shutil.rmtree(ref_dir, ignore_errors=True)
     with PeakRss() as ref_rss:
-        ref = run_recipe([OwtPaths(ours_dir).clean_slice(TRAIN)], [OwtPaths(ours_dir).clean_slice(VALID)],
-                         bpe_dir, ref_dir / "data", ref_dir / "work", workers=args.workers)
-    ref_total = ref["encode_s"] + ref["preprocess_s"]
-    print(f"reference: encode {ref['encode_s']:.1f} s + preprocess {ref['preprocess_s']:.1f} s = {ref_total:.1f} s; "
-          f"{text_mb / ref_total:.2f} MB/s, {ours['tokens'] / ref_total / 1e6:.2f} M tokens/s, "
-          f"peak RSS {ref_rss.peak / 2**20:.0f} MiB")
-    same = all((OwtPaths(ours_dir).fairseq_dir / n).read_bytes() == (ref_dir / "data" / n).read_bytes()
-               for n in DATA_DIR_FILES)
+        ref = run_recipe([texts[0]], [texts[1]], bpe_dir, ref_dir / "data", ref_dir / "work", workers=args.workers)
+    ref_s = ref["encode_s"] + ref["preprocess_s"]
+    print(f"reference (fairseq recipe): encode {ref['encode_s']:.1f} s + preprocess {ref['preprocess_s']:.1f} s "
+          f"= {ref_s:.1f} s; {text_mb / ref_s:.2f} MB/s; peak RSS {ref_rss}")
+    same = all((OwtPaths(dagster_out).fairseq_dir / name).read_bytes() == (ref_dir / "data" / name).read_bytes()
+               for name in DATA_DIR_FILES)
     print(f"outputs byte-identical: {same}")
-    print(f"speed-up (reference / ours, whole chain): {ref_total / ours_total:.1f}x")
+    print(f"speed-up, reference / chain: through Dagster {ref_s / chain_s:.1f}x, direct calls {ref_s / direct_s:.1f}x; "
+          f"the limit would be {ref_s / limit['total_s']:.1f}x")
     if not same:
         raise SystemExit("outputs differ")
 

@@ -51,11 +51,12 @@ def owt_mirror(tmp_path_factory) -> Path:
     return root
 
 
-def materialize(selection: str, *, partition_key: str | None = None, raise_on_error: bool = True,
-                **resources):
+def materialize(selection, *, partition_key: str | None = None, raise_on_error: bool = True,
+                instance=None, **resources):
     """`dg.materialize` over the code location's assets and checks, with resources overridden.
 
-    Unnamed resources keep the code location's bindings (from the environment).
+    Unnamed resources keep the code location's bindings (from the environment). Pass one
+    `instance` to several calls when a later step reads an earlier materialization.
     """
     import dagster as dg
 
@@ -64,8 +65,31 @@ def materialize(selection: str, *, partition_key: str | None = None, raise_on_er
     bound = {**defs.resources, **resources}
     return dg.materialize(
         [*defs.assets, *defs.asset_checks], selection=selection, partition_key=partition_key,
-        resources=bound, raise_on_error=raise_on_error,
+        resources=bound, raise_on_error=raise_on_error, instance=instance,
     )
+
+
+def run_checks(asset_key: str, *, partition_key: str | None = None, instance=None, **resources):
+    """Run only the asset checks of `asset_key` (its data left as it is), in process.
+
+    A job of checks alone has no partitions of its own, so the partition goes in as a run tag.
+    """
+    import dagster as dg
+
+    from mm_assets.definitions import defs
+
+    job = dg.define_asset_job("checks_only", selection=dg.AssetSelection.checks_for_assets(asset_key))
+    checks_defs = dg.Definitions(assets=defs.assets, asset_checks=defs.asset_checks, jobs=[job],
+                                 resources={**defs.resources, **resources})
+    return checks_defs.resolve_job_def("checks_only").execute_in_process(
+        tags={"dagster/partition": partition_key} if partition_key else None, instance=instance,
+        raise_on_error=False)
+
+
+def check_results(result) -> dict[str, object]:
+    """Check name -> its evaluation, from a run's events."""
+    return {event.event_specific_data.check_name: event.event_specific_data
+            for event in result.all_events if event.event_type_value == "ASSET_CHECK_EVALUATION"}
 
 
 def dagster_bin() -> str:
@@ -107,3 +131,47 @@ def cli_run(owt_mirror, bpe_dir, fairseq_python, tmp_path_factory):
                                         "--partition", partition))
     logs.append(run_materialize_cli(env, "--select", "owt_fairseq_data"))
     return root / "data", "\n".join(r.stdout + r.stderr for r in logs)
+
+
+class LoopbackServer:
+    """A real aiohttp server on 127.0.0.1 in a background thread, for code that calls it
+    synchronously (Dagster steps, CLI runs). `url(path)` gives an address on it."""
+
+    def __init__(self, app) -> None:
+        import asyncio
+        import threading
+
+        from aiohttp import web
+
+        self._loop = asyncio.new_event_loop()
+        started = threading.Event()
+
+        async def start():
+            self._runner = web.AppRunner(app)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, "127.0.0.1", 0)
+            await site.start()
+            self.port = self._runner.addresses[0][1]
+            started.set()
+
+        self._thread = threading.Thread(
+            target=lambda: (self._loop.run_until_complete(start()), self._loop.run_forever()), daemon=True)
+        self._thread.start()
+        if not started.wait(10):
+            raise RuntimeError("loopback server did not start")
+
+    def url(self, path: str = "") -> str:
+        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
+
+    def close(self) -> None:
+        import asyncio
+
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    def __enter__(self) -> "LoopbackServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -49,6 +49,11 @@ def judge_split(data_dir: Path, split: str, expected: dict, texts: list[str], sa
     dataset = MMapIndexedDataset(str(data_dir / split))
     sizes = dataset.sizes
     count, tokens = len(dataset), int(np.asarray(sizes, dtype=np.int64).sum())
+    bin_path = data_dir / f"{split}.bin"
+    indexed_bytes = tokens * np.dtype(dataset._index.dtype).itemsize
+    if bin_path.stat().st_size != indexed_bytes:
+        return [f"{split}.bin: {bin_path.stat().st_size:,} bytes, but fairseq's index describes "
+                f"{indexed_bytes:,}: the pair does not match; materialize owt_fairseq_data again"]
     if count != expected["sequences"]:
         problems.append(f"{split}: fairseq reads {count} sequences, metadata says {expected['sequences']}")
     if tokens != expected["tokens"]:
@@ -69,23 +74,32 @@ def judge_split(data_dir: Path, split: str, expected: dict, texts: list[str], sa
     return problems
 
 
+def judge(extras: dict, log) -> list[str]:
+    from fairseq.data import Dictionary
+    from fairseq.data.encoders.gpt2_bpe_utils import get_encoder
+
+    data_dir = Path(extras["data_dir"])
+    bpe_dir = Path(extras["bpe_dir"])
+    dictionary = Dictionary.load(str(data_dir / "dict.txt"))
+    bpe = get_encoder(str(bpe_dir / "encoder.json"), str(bpe_dir / "vocab.bpe"))
+    problems: list[str] = []
+    if len(dictionary) != extras["dict_symbols"]:
+        problems.append(f"dict.txt: {len(dictionary)} symbols, expected {extras['dict_symbols']}")
+    for split, spec in extras["splits"].items():
+        problems += judge_split(data_dir, split, spec["expected"], spec["texts"],
+                                extras["samples"], dictionary, bpe)
+        log(f"{split}: judged by fairseq")
+    return problems
+
+
 def main() -> None:
     with open_dagster_pipes() as pipes:
-        from fairseq.data import Dictionary
-        from fairseq.data.encoders.gpt2_bpe_utils import get_encoder
-
         extras = pipes.extras
-        data_dir = Path(extras["data_dir"])
-        bpe_dir = Path(extras["bpe_dir"])
-        dictionary = Dictionary.load(str(data_dir / "dict.txt"))
-        bpe = get_encoder(str(bpe_dir / "encoder.json"), str(bpe_dir / "vocab.bpe"))
-        problems: list[str] = []
-        if len(dictionary) != extras["dict_symbols"]:
-            problems.append(f"dict.txt: {len(dictionary)} symbols, expected {extras['dict_symbols']}")
-        for split, spec in extras["splits"].items():
-            problems += judge_split(data_dir, split, spec["expected"], spec["texts"],
-                                    extras["samples"], dictionary, bpe)
-            pipes.log.info(f"{split}: judged by fairseq")
+        try:
+            problems = judge(extras, pipes.log.info)
+        except Exception as exc:  # whatever fairseq trips on is a failed check, reported, not a crash
+            problems = [f"fairseq could not read the data directory: {type(exc).__name__}: {exc}; "
+                        "materialize owt_fairseq_data again"]
         pipes.report_asset_check(
             check_name=extras["check_name"],
             passed=not problems,

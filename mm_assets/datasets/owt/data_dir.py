@@ -5,11 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from mm_assets.common.atomic import AtomicGroup, remove_stale_temps
-from mm_assets.formats.fairseq_mmap import MMapWriter
+from mm_assets.common.atomic import AtomicGroup
+from mm_assets.formats.fairseq_mmap import MMapFormatError, MMapWriter
 from mm_assets.text.gpt2_bpe import N_SPECIAL
 
-from .paths import DATA_DIR_FILES, OwtPaths
+from .paths import OwtPaths
+
+
+class DamagedSliceError(Exception):
+    """A binarized slice cannot be merged: its `.bin` and `.idx` do not match, or one is unreadable."""
+
+    def __init__(self, number: int, reason: str) -> None:
+        super().__init__(f"binarized slice {number:02d}: {reason}")
+        self.number = number
 
 
 def missing_binarized_slices(paths: OwtPaths, numbers: list[int]) -> list[int]:
@@ -30,13 +38,15 @@ def write_data_dir(
     """
     out_dir = paths.fairseq_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(*(out_dir / name for name in DATA_DIR_FILES))
     counts: dict = {}
     with AtomicGroup() as group:
         for split, numbers in splits.items():
             writer = MMapWriter(out_dir / split, group)
             for number in numbers:
-                writer.add_dataset(paths.binarized_prefix(number))
+                try:
+                    writer.add_dataset(paths.binarized_prefix(number))
+                except MMapFormatError as exc:
+                    raise DamagedSliceError(number, str(exc)) from exc
                 if log:
                     log(f"{split}: added slice {number:02d} ({writer.tokens:,} tokens so far)")
             writer.finish()

@@ -13,8 +13,10 @@ import lzma
 import random
 import tarfile
 from pathlib import Path
+from typing import Iterable
 
 from mm_assets.common.atomic import atomic_write
+from mm_assets.common.parallel import ordered_map
 
 from .slices import slice_hub_path, slice_stem
 
@@ -78,30 +80,42 @@ class EnglishLikeText:
         return ("\n\n".join(paragraphs) + "\n").encode("utf-8")
 
 
+MTIME = 1555555555  # fixed, so the mirror itself is reproducible
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = MTIME
+    tar.addfile(info, io.BytesIO(data))
+
+
 def _tar_bytes(entries: list[tuple[str, bytes]]) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for name, data in entries:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mtime = 1555555555  # fixed, so the mirror itself is reproducible
-            tar.addfile(info, io.BytesIO(data))
+            _add(tar, name, data)
     return buffer.getvalue()
 
 
-def write_slice(path: Path, slice_number: int, members: list[list[bytes]]) -> None:
-    """Write one slice tar whose members each hold the given documents."""
-    outer: list[tuple[str, bytes]] = []
-    doc_id = 0
-    for k, documents in enumerate(members, start=1):
-        inner = []
-        for data in documents:
-            doc_id += 1
-            inner.append((f"{doc_id:07d}-{slice_number:02d}{k:04d}.txt", data))
-        xz = lzma.compress(_tar_bytes(inner), preset=1)
-        outer.append((f"openwebtext/{slice_stem(slice_number)}-{k}_data.xz", xz))
-    with atomic_write(path) as handle:
-        handle.write(_tar_bytes(outer))
+def write_slice(path: Path, slice_number: int, members: Iterable[list[bytes]], *, preset: int = 1,
+                workers: int = 1) -> None:
+    """Write one slice tar whose members each hold the given documents (members compressed on
+    `workers` threads, streamed to disk in order)."""
+    def numbered_members():
+        first = 0
+        for k, documents in enumerate(members, start=1):
+            yield k, first, documents
+            first += len(documents)
+
+    def compress(job: tuple[int, int, list[bytes]]) -> tuple[int, bytes]:
+        k, first, documents = job
+        inner = [(f"{first + i + 1:07d}-{slice_number:02d}{k:04d}.txt", data) for i, data in enumerate(documents)]
+        return k, lzma.compress(_tar_bytes(inner), preset=preset)
+
+    with atomic_write(path) as handle, tarfile.open(fileobj=handle, mode="w", format=tarfile.GNU_FORMAT) as outer:
+        for k, xz in ordered_map(compress, numbered_members(), workers=workers):
+            _add(outer, f"openwebtext/{slice_stem(slice_number)}-{k}_data.xz", xz)
 
 
 def generate_mirror(
@@ -111,21 +125,39 @@ def generate_mirror(
     bytes_per_slice: int = 200_000,
     docs_per_member: int = 40,
     seed: int = 0,
+    text=None,
     edge_cases: bool = True,
+    preset: int = 1,
+    workers: int = 1,
 ) -> list[Path]:
-    """Write the given slices under `root/subsets/`; returns their paths."""
+    """Write the given slices under `root/subsets/`; returns their paths.
+
+    `text` is any object with a `document() -> bytes` method (default: `EnglishLikeText(seed)`).
+    """
     root = Path(root)
-    text = EnglishLikeText(seed)
+    text = text or EnglishLikeText(seed)
     paths = []
     for number in slices:
-        docs: list[bytes] = list(edge_case_documents()) if edge_cases else []
-        size = sum(map(len, docs))
-        while size < bytes_per_slice:
-            doc = text.document()
-            docs.append(doc)
-            size += len(doc)
-        members = [docs[i:i + docs_per_member] for i in range(0, len(docs), docs_per_member)]
+        def documents():
+            docs = list(edge_case_documents()) if edge_cases else []
+            size = sum(map(len, docs))
+            yield from docs
+            while size < bytes_per_slice:
+                doc = text.document()
+                size += len(doc)
+                yield doc
+
+        def members():
+            batch: list[bytes] = []
+            for doc in documents():
+                batch.append(doc)
+                if len(batch) == docs_per_member:
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
+
         path = root / slice_hub_path(number)
-        write_slice(path, number, members)
+        write_slice(path, number, members(), preset=preset, workers=workers)
         paths.append(path)
     return paths

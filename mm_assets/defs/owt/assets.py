@@ -4,14 +4,17 @@ from pathlib import Path
 
 import dagster as dg
 
-from mm_assets.common.atomic import remove_stale_temps
 from mm_assets.common.hashing import sha256_of
+from mm_assets.common.locks import describe_owner
+from mm_assets.datasets.owt.archive import OwtArchiveError, verify_raw_slice
 from mm_assets.datasets.owt.clean import clean_slice
-from mm_assets.datasets.owt.data_dir import missing_binarized_slices, write_data_dir
+from mm_assets.datasets.owt.data_dir import DamagedSliceError, missing_binarized_slices, write_data_dir
 from mm_assets.datasets.owt.slices import slice_hub_path
 from mm_assets.defs.shared.resources import ComputeResource, HttpResource, StorageResource
 from mm_assets.defs.shared.retry import NETWORK_RETRY_POLICY, retry_only_transient_download_errors
+from mm_assets.defs.shared.writing import sole_writer
 from mm_assets.fetch.sources import fetch_file
+from mm_assets.fetch.verify import VerificationError, verify_existing
 from mm_assets.text.binarize import binarize_text
 from mm_assets.text.gpt2_bpe import verify_gpt2_bpe
 
@@ -31,6 +34,17 @@ class RawSliceConfig(dg.Config):
     force_download: bool = False
 
 
+def _recorded_sha256(context: dg.AssetExecutionContext) -> str | None:
+    """The sha256 this partition's last materialization recorded, if any."""
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=[context.partition_key]), limit=1,
+    ).records
+    if not records:
+        return None
+    value = records[0].asset_materialization.metadata.get("sha256")
+    return value.value if value is not None else None
+
+
 @dg.asset(
     key="owt_raw_slice",
     group_name="owt",
@@ -38,9 +52,11 @@ class RawSliceConfig(dg.Config):
     kinds={"tar"},
     pool="owt_download",
     retry_policy=NETWORK_RETRY_POLICY,
-    description="One `subsets/urlsf_subsetNN.tar` of Skylion007/openwebtext, streamed to disk "
-    "atomically from MM_OWT_URL (the hub, with HF_TOKEN when set, or a local mirror); a partial "
-    "download is resumed with an HTTP Range request.",
+    description="One `subsets/urlsf_subsetNN.tar` of Skylion007/openwebtext from MM_OWT_URL (the "
+    "hub, with HF_TOKEN when set, or a local mirror), resumed with HTTP Range requests and renamed "
+    "into place only once verified: the announced size, the hub's sha256, and the archive's "
+    f"structure ({RULES}, 'OpenWebText archives'). A file kept from an earlier run is verified "
+    "again before it is reused.",
 )
 def owt_raw_slice(
     context: dg.AssetExecutionContext, config: RawSliceConfig, storage: StorageResource,
@@ -48,16 +64,23 @@ def owt_raw_slice(
 ) -> dg.MaterializeResult:
     number = int(context.partition_key)
     dest = storage.layout.owt.raw_slice(number)
+    verified: tuple[str, ...] | None = None
     if dest.is_file() and not config.force_download:
-        context.log.info(f"{dest} is already complete (renamed into place only when whole); kept")
-        size, sha256, reused, resumed = dest.stat().st_size, sha256_of(dest), True, 0
+        try:
+            verified = verify_existing(dest, expected_sha256=_recorded_sha256(context), verify=verify_raw_slice)
+            context.log.info(f"{dest} is already complete and verified again; kept")
+        except VerificationError as exc:
+            context.log.warning(f"the kept file failed verification and is fetched again: {exc}")
+    reused = verified is not None
+    if reused:
+        size, sha256, resumed = dest.stat().st_size, sha256_of(dest), 0
     else:
         with retry_only_transient_download_errors():
             result = fetch_file(
-                owt_source.url, slice_hub_path(number), dest,
-                policy=http.policy(owt_source.url), log=context.log.info,
+                owt_source.url, slice_hub_path(number), dest, policy=http.policy(owt_source.url),
+                log=context.log.info, verify=verify_raw_slice, owner=describe_owner(context.run.run_id),
             )
-        size, sha256, reused, resumed = result.size, result.sha256, False, result.resumed_from
+        size, sha256, resumed, verified = result.size, result.sha256, result.resumed_from, result.verified
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(dest)),
         "source": owt_source.url,
@@ -65,6 +88,7 @@ def owt_raw_slice(
         "sha256": sha256,
         "reused_existing_file": reused,
         "resumed_from_byte": resumed,
+        "verified": dg.MetadataValue.md("\n".join(f"- {check}" for check in verified) or "nothing to check against"),
     })
 
 
@@ -75,9 +99,9 @@ def owt_raw_slice(
     deps=[owt_raw_slice],
     kinds={"text"},
     description="The slice's documents cleaned by the OWT cleaning rule "
-    f"({RULES}, 'OpenWebText cleaning'): both tar levels in archive order, invalid UTF-8 and "
-    "NULs dropped, lines split as text mode does, stripped, empty lines dropped. One line of "
-    "text per future sequence.",
+    f"({RULES}, 'OpenWebText cleaning'): both tar levels in archive order, `.txt` documents only, "
+    "invalid UTF-8 and NULs dropped, lines split as text mode does, stripped, empty lines dropped. "
+    "One line of text per future sequence.",
 )
 def owt_clean_slice(
     context: dg.AssetExecutionContext, storage: StorageResource, compute: ComputeResource,
@@ -86,12 +110,21 @@ def owt_clean_slice(
     paths = storage.layout.owt
     raw = _require_input(paths.raw_slice(number), number, "owt_raw_slice")
     output = paths.clean_slice(number)
-    remove_stale_temps(output)
-    counts = clean_slice(raw, output, workers=compute.worker_count, log=context.log.info)
+    with sole_writer(context, output):
+        try:
+            counts = clean_slice(raw, output, workers=compute.worker_count, log=context.log.info)
+        except OwtArchiveError as exc:
+            raw.unlink(missing_ok=True)  # damaged inside a block: never read again as if whole
+            raise dg.Failure(
+                f"slice {number:02d}: the raw slice is damaged: {exc}. It was removed: materialize "
+                f"owt_raw_slice for partition {number:02d} again to fetch it again, then owt_clean_slice.",
+                allow_retries=False) from exc
+    skipped = counts.pop("skipped_members")
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(output)),
         "dagster/row_count": counts["lines_kept"],
         **counts,
+        "skipped_members": dg.MetadataValue.md(skipped.as_markdown()),
     })
 
 
@@ -113,9 +146,10 @@ def owt_binarized_slice(
     text = _require_input(layout.owt.clean_slice(number), number, "owt_clean_slice")
     files = verify_gpt2_bpe(layout.gpt2_bpe_dir)
     prefix = layout.owt.binarized_prefix(number)
-    remove_stale_temps(prefix.with_suffix(".bin"), prefix.with_suffix(".idx"))
-    counts = binarize_text(text, prefix, files.directory, workers=compute.worker_count,
-                           log=context.log.info)
+    bin_path, idx_path = prefix.with_suffix(".bin"), prefix.with_suffix(".idx")
+    with sole_writer(context, bin_path, bin_path, idx_path):
+        counts = binarize_text(text, prefix, files.directory, workers=compute.worker_count,
+                               log=context.log.info)
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(prefix) + ".{bin,idx}"),
         "dagster/row_count": counts["sequences"],
@@ -145,7 +179,13 @@ def owt_fairseq_data(
             "owt_binarized_slice for those partitions"
         )
     files = verify_gpt2_bpe(layout.gpt2_bpe_dir)
-    counts = write_data_dir(layout.owt, splits, files.dict_txt, log=context.log.info)
+    try:
+        with sole_writer(context, layout.owt.fairseq_dir, *layout.owt.fairseq_files()):
+            counts = write_data_dir(layout.owt, splits, files.dict_txt, log=context.log.info)
+    except DamagedSliceError as exc:
+        raise dg.Failure(
+            f"{exc}. Materialize owt_binarized_slice for partition {exc.number:02d} again (its cleaned "
+            "text is kept), then owt_fairseq_data.", allow_retries=False) from exc
     metadata: dict = {"path": dg.MetadataValue.path(str(layout.owt.fairseq_dir))}
     for split, numbers in splits.items():
         metadata[f"{split}_slices"] = ",".join(f"{n:02d}" for n in numbers)

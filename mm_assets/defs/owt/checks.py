@@ -3,7 +3,7 @@
 import dagster as dg
 
 from mm_assets.defs.shared.resources import FairseqJudgeResource, StorageResource
-from mm_assets.formats.fairseq_mmap import read_sizes
+from mm_assets.formats.fairseq_mmap import MMapFormatError, check_dataset, read_sizes
 from mm_assets.judge import JUDGE_DIR
 
 JUDGE_SCRIPT = JUDGE_DIR / "check_data_dir.py"
@@ -27,7 +27,10 @@ def fairseq_reads_owt_data_dir(
     if event is None or event.asset_materialization is None:
         return dg.AssetCheckResult(passed=False, metadata={"problems": "owt_fairseq_data was never materialized"})
     metadata = event.asset_materialization.metadata
-    python = fairseq_judge.interpreter()
+    try:
+        python = fairseq_judge.interpreter()
+    except FileNotFoundError as exc:
+        return dg.AssetCheckResult(passed=False, metadata={"problems": str(exc)})
     paths = storage.layout.owt
     splits = {}
     for split in ("train", "valid"):
@@ -46,9 +49,13 @@ def fairseq_reads_owt_data_dir(
         "samples": SAMPLED_SEQUENCES,
         "splits": splits,
     }
-    return pipes_subprocess_client.run(
-        command=[str(python), str(JUDGE_SCRIPT)], context=context.op_execution_context, extras=extras
-    ).get_asset_check_result()
+    try:
+        return pipes_subprocess_client.run(
+            command=[str(python), str(JUDGE_SCRIPT)], context=context.op_execution_context, extras=extras
+        ).get_asset_check_result()
+    except Exception as exc:  # the judge died before it could report: a failed check, not a crash
+        return dg.AssetCheckResult(passed=False, metadata={
+            "problems": f"the fairseq judge failed to run: {type(exc).__name__}: {exc}"})
 
 
 @dg.asset_check(
@@ -63,11 +70,25 @@ def one_sequence_per_clean_line(
     if number is None:
         return dg.AssetCheckResult(passed=False, metadata={"problems": "run per partition"})
     paths = storage.layout.owt
+    redo = f"materialize owt_binarized_slice for partition {number:02d} again"
+    try:
+        summary = check_dataset(paths.binarized_prefix(number))
+    except (MMapFormatError, OSError) as exc:
+        return dg.AssetCheckResult(passed=False, metadata={"problems": f"{exc}; {redo}"})
+    if not paths.clean_slice(number).is_file():
+        return dg.AssetCheckResult(passed=False, metadata={
+            "problems": f"{paths.clean_slice(number)} is missing; materialize owt_clean_slice for partition {number:02d}"})
     sizes = read_sizes(paths.binarized_prefix(number).with_suffix(".idx"))
     with open(paths.clean_slice(number), "rb") as handle:
         lines = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 24), b""))
     shortest = int(sizes.min()) if len(sizes) else 0
+    problems = []
+    if summary.count != lines:
+        problems.append(f"{summary.count:,} sequences for {lines:,} cleaned lines; {redo}")
+    if summary.count and shortest < 2:
+        problems.append(f"a sequence of {shortest} tokens (every line has at least one token and </s>); {redo}")
     return dg.AssetCheckResult(
-        passed=bool(len(sizes) == lines and (len(sizes) == 0 or shortest >= 2)),
-        metadata={"sequences": len(sizes), "clean_lines": lines, "shortest_sequence": shortest},
+        passed=not problems,
+        metadata={"sequences": summary.count, "tokens": summary.tokens, "clean_lines": lines,
+                  "shortest_sequence": shortest, "problems": "\n".join(problems) or "none"},
     )
