@@ -1,0 +1,60 @@
+"""Is this really a whole, sane image? Decoded fully by Pillow, within size and pixel caps.
+
+Every dataset that fetches or indexes images asks the same question, and counts the answers the
+same way: `InvalidImage.reason` is a short key (`not_an_image`, `truncated`, `too_small`,
+`too_many_pixels`, `undecodable`) for `dropped_<reason>` counts.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image
+
+# Pillow's own decompression-bomb threshold (89,478,485 pixels).
+PILLOW_MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
+
+
+class InvalidImage(ValueError):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    format: str  # Pillow's name: JPEG, PNG, WEBP, GIF, ...
+    width: int
+    height: int
+    mode: str
+
+
+def inspect_image(data: bytes, *, min_side: int = 1, max_pixels: int = PILLOW_MAX_PIXELS) -> ImageInfo:
+    """Open, check the size, then decode every pixel; raise `InvalidImage` saying why not."""
+    if not data:
+        raise InvalidImage("not_an_image", "empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise InvalidImage("too_many_pixels", str(exc)) from None
+    except (Image.UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        reason = "truncated" if "truncated" in str(exc).lower() else "not_an_image"
+        raise InvalidImage(reason, f"{type(exc).__name__}: {exc}") from None
+    with image:
+        width, height = image.size
+        if width * height > max_pixels:
+            raise InvalidImage("too_many_pixels", f"{width}x{height} is more than {max_pixels:,} pixels")
+        if min(width, height) < min_side:
+            raise InvalidImage("too_small", f"{width}x{height} is under {min_side} px on a side")
+        try:
+            image.load()  # decodes every pixel: a truncated or corrupt file fails here
+        except OSError as exc:
+            reason = "truncated" if "truncated" in str(exc).lower() else "undecodable"
+            raise InvalidImage(reason, f"{type(exc).__name__}: {exc}") from None
+        except (SyntaxError, ValueError, EOFError) as exc:
+            raise InvalidImage("undecodable", f"{type(exc).__name__}: {exc}") from None
+        return ImageInfo(image.format or "unknown", width, height, image.mode)

@@ -1,0 +1,39 @@
+"""What counts as a whole, sane image: real files from Pillow, and each way they go wrong."""
+
+import io
+
+import pytest
+from PIL import Image
+
+from mm_assets.images.validate import InvalidImage, inspect_image
+
+
+def _encoded(fmt: str, size=(64, 48), mode="RGB") -> bytes:
+    buffer = io.BytesIO()
+    Image.effect_noise(size, 60).convert(mode).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt,mode", [("JPEG", "RGB"), ("PNG", "RGB"), ("PNG", "P"), ("WEBP", "RGB"), ("GIF", "P")])
+def test_real_images_pass_with_format_and_size(fmt, mode):
+    info = inspect_image(_encoded(fmt, mode=mode), min_side=32)
+    assert (info.format, info.width, info.height) == (fmt, 64, 48)
+
+
+@pytest.mark.parametrize("data,reason", [
+    (b"", "not_an_image"),
+    (b"<!DOCTYPE html><html>gone</html>", "not_an_image"),
+    (_encoded("JPEG")[:300], "truncated"),  # cut in the headers
+    (_encoded("JPEG", size=(256, 256))[:-2000], "truncated"),  # cut in the pixel data
+    (_encoded("PNG", size=(20, 400)), "too_small"),
+])
+def test_each_way_an_image_fails_has_its_reason(data, reason):
+    with pytest.raises(InvalidImage) as err:
+        inspect_image(data, min_side=32)
+    assert err.value.reason == reason
+
+
+def test_pixel_cap_is_checked_before_decoding():
+    with pytest.raises(InvalidImage) as err:
+        inspect_image(_encoded("PNG", size=(400, 400)), max_pixels=100_000)
+    assert err.value.reason == "too_many_pixels"
