@@ -1,0 +1,1 @@
+"""COCO captions: the upstream zips, the two caption splits, and the pairs table built from them."""

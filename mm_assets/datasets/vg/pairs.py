@@ -1,0 +1,81 @@
+"""The two VG pairs tables: one pair per region (`vg`), and the concat variant (`vg_concat`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Callable, Iterator
+
+from mm_assets.common.counts import Tally
+from mm_assets.common.progress import Progress
+from mm_assets.datasets.pairs.table import ENCODE_BATCH_ROWS, PairsWriter, batched, encode_pairs, write_pairs_table
+from mm_assets.text.captions import CaptionEncoder, clean_caption
+
+from .concat import ImagePhrases, encode_concat_batch, unique_phrases
+from .paths import VgPaths
+from .regions import image_index, iter_image_regions
+from .upstream import REGIONS_ZIP
+
+SOURCE = "vg"
+
+
+@dataclass
+class VgPairs:
+    images_in_zips: int
+    drops: Tally
+    table: PairsWriter
+
+
+def _regions_progress(zip_path: Path, log) -> Progress:
+    return Progress(f"read {zip_path.name}", log, unit="images")
+
+
+def build_vg_pairs(paths: VgPaths, encoder: CaptionEncoder, *, workers: int,
+                   log: Callable[[str], None] | None = None) -> VgPairs:
+    """Write `vg/pairs.parquet`: one pair per kept region, in file order."""
+    drops = Tally()
+    images = image_index(paths.images_dir, drops)
+    zip_path = paths.raw(REGIONS_ZIP)
+    progress = _regions_progress(zip_path, log)
+
+    def rows():
+        for entry in iter_image_regions(zip_path, images, drops):
+            progress.advance(1)
+            for phrase in entry.phrases:
+                text = clean_caption(phrase, drops)
+                if text:
+                    yield entry.image_id, entry.image, text
+
+    table = write_pairs_table(paths.pairs, batched(rows(), SOURCE), partial(encode_pairs, encoder), workers=workers)
+    progress.finish()
+    return VgPairs(len(images), drops, table)
+
+
+def build_vg_concat_pairs(paths: VgPaths, encoder: CaptionEncoder, *, workers: int,
+                          log: Callable[[str], None] | None = None) -> VgPairs:
+    """Write `vg/concat_pairs.parquet`: each image's phrases joined by the concat rule."""
+    drops = Tally()
+    images = image_index(paths.images_dir, drops)
+    zip_path = paths.raw(REGIONS_ZIP)
+    progress = _regions_progress(zip_path, log)
+
+    def image_batches() -> Iterator[list[ImagePhrases]]:
+        batch: list[ImagePhrases] = []
+        phrases = 0
+        for entry in iter_image_regions(zip_path, images, drops):
+            progress.advance(1)
+            kept = unique_phrases(entry.phrases, drops)
+            if kept:
+                batch.append(ImagePhrases(entry.image_id, entry.image, kept))
+                phrases += len(kept)
+            if phrases >= ENCODE_BATCH_ROWS:
+                yield batch
+                batch, phrases = [], 0
+        if batch:
+            yield batch
+
+    table = write_pairs_table(paths.concat_pairs, image_batches(), partial(encode_concat_batch, encoder),
+                              workers=workers)
+    progress.finish()
+    return VgPairs(len(images), drops, table)

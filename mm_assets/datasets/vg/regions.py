@@ -1,0 +1,104 @@
+"""Visual Genome's region descriptions, streamed image by image (docs/data-rules.md, "VG pairs").
+
+`region_descriptions.json` (v1.2, about 700 MB) is a list of `{"id": image_id, "regions":
+[{"region_id", "image_id", "phrase", "x", "y", "width", "height"}, ...]}`. It is parsed as a
+stream (ijson), one image at a time, so memory does not grow with the file. Images in file order,
+regions in file order. A region is left out, and counted, when it is malformed, names another
+image than its entry, repeats a region id seen before, or when its image is in neither image zip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from mm_assets.common.counts import Tally
+from mm_assets.formats.zip import iter_json_member
+
+from .paths import image_path
+from .upstream import IMAGE_ZIPS, REGIONS_JSON
+
+BITMAP_LIMIT = 1 << 30  # ids below this are tracked in a bitmap (at most 128 MiB), others in a set
+
+
+class SeenIds:
+    """A set of non-negative ids in about one bit per id up to the largest (VG: 5.4 M region ids
+    in under 1 MB instead of 300 MB of Python ints)."""
+
+    def __init__(self) -> None:
+        self._bits = bytearray()
+        self._others: set[int] = set()
+
+    def add(self, value: int) -> bool:
+        """Add `value`; return whether it was there already."""
+        if not 0 <= value < BITMAP_LIMIT:
+            seen = value in self._others
+            self._others.add(value)
+            return seen
+        byte, bit = divmod(value, 8)
+        if byte >= len(self._bits):
+            self._bits.extend(bytes(max(byte + 1 - len(self._bits), len(self._bits))))
+        seen = bool(self._bits[byte] >> bit & 1)
+        self._bits[byte] |= 1 << bit
+        return seen
+
+
+@dataclass(frozen=True)
+class ImageRegions:
+    image_id: int
+    image: str  # relative to $MM_DATA_ROOT
+    phrases: list[str]  # as written upstream, in file order: the caption rule cleans them later
+
+
+def image_index(images_dir: Path, tally: Tally) -> dict[int, str]:
+    """Image id -> its path relative to `$MM_DATA_ROOT`, from the extracted folders `<id>.jpg`."""
+    index: dict[int, str] = {}
+    for folder in IMAGE_ZIPS:
+        directory = images_dir / folder
+        if not directory.is_dir():
+            continue
+        for entry in sorted(directory.iterdir()):
+            stem, dot, extension = entry.name.partition(".")
+            if not (stem.isascii() and stem.isdigit() and extension.lower() == "jpg" and entry.is_file()):
+                tally.add("files_not_named_id_jpg", example=f"{folder}/{entry.name}")
+            elif int(stem) in index:
+                tally.add("images_in_both_folders", example=f"{folder}/{entry.name}")  # the first is used
+            else:
+                index[int(stem)] = image_path(folder, entry.name)
+    return index
+
+
+def _as_int(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def iter_image_regions(zip_path: Path, images: dict[int, str], tally: Tally) -> Iterator[ImageRegions]:
+    """Each image entry of the file, with the phrases of the regions that are kept."""
+    seen = SeenIds()
+    for entry in iter_json_member(zip_path, REGIONS_JSON, "item"):
+        image_id = _as_int(entry.get("id")) if isinstance(entry, dict) else None
+        regions = entry.get("regions") if image_id is not None else None
+        if not isinstance(regions, list):
+            tally.add("dropped_malformed_image_entry", example=str(entry)[:80])
+            continue
+        image = images.get(image_id)
+        if image is None:
+            tally.add("images_with_regions_missing", example=str(image_id))
+        phrases = []
+        for region in regions:
+            region_id = _as_int(region.get("region_id")) if isinstance(region, dict) else None
+            phrase = region.get("phrase") if region_id is not None else None
+            if not isinstance(phrase, str):
+                tally.add("dropped_malformed_region", example=str(region)[:80])
+            elif region.get("image_id", image_id) != image_id:
+                tally.add("dropped_region_of_other_image",
+                          example=f"region {region_id} names image {region.get('image_id')} inside image {image_id}")
+            elif seen.add(region_id):
+                tally.add("dropped_duplicate_caption_id", example=f"region {region_id}")
+            elif image is None:
+                tally.add("dropped_missing_image", example=f"region {region_id} of image {image_id}")
+            else:
+                phrases.append(phrase)
+        if image is not None:
+            yield ImageRegions(image_id, image, phrases)

@@ -1,0 +1,14 @@
+"""Visual Genome's upstream files (v1.2) and the seed's figures for it."""
+
+from __future__ import annotations
+
+VG_IMAGES_URL = "https://cs.stanford.edu/people/rak248/VG_100K_2"
+VG_REGIONS_URL = ("https://homes.cs.washington.edu/~ranjay/visualgenome/data/dataset/"
+                  "region_descriptions.json.zip")
+
+IMAGE_ZIPS = {"VG_100K": "images.zip", "VG_100K_2": "images2.zip"}  # folder -> file
+REGIONS_ZIP = "region_descriptions.json.zip"
+REGIONS_JSON = "region_descriptions.json"  # the member of REGIONS_ZIP
+
+SEED_IMAGES = 108_249
+SEED_PAIRS = 5_408_689  # the regions of v1.2's region_descriptions.json
