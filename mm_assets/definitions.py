@@ -4,10 +4,14 @@ merged, with the resources they share."""
 import dagster as dg
 
 from mm_assets.defs import owt, tokenizer
+from mm_assets.defs import coco, pairs, vg
 from mm_assets.defs.shared.resources import shared_resources
 
 defs = dg.Definitions.merge(
     tokenizer.defs,
     owt.defs,
+    coco.defs,
+    vg.defs,
+    pairs.defs,
     dg.Definitions(resources=shared_resources()),
 )

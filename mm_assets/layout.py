@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mm_assets.datasets.owt.paths import OwtPaths
+from mm_assets.datasets.coco.paths import CocoPaths, COCO_DIR
+from mm_assets.datasets.vg.paths import VgPaths, VG_DIR
+from mm_assets.datasets.pairs.paths import PairsPaths
 
 
 @dataclass(frozen=True)
@@ -19,3 +22,15 @@ class DataLayout:
     @property
     def owt(self) -> OwtPaths:
         return OwtPaths(self.root / "owt")
+
+    @property
+    def coco(self) -> CocoPaths:
+        return CocoPaths(self.root / COCO_DIR)
+
+    @property
+    def vg(self) -> VgPaths:
+        return VgPaths(self.root / VG_DIR)
+
+    @property
+    def pairs(self) -> PairsPaths:
+        return PairsPaths(self.root / "pairs")

@@ -50,7 +50,8 @@ def _encoded_batches(path: Path) -> Iterator[pa.RecordBatch]:
 def _encode_item(encoder: CaptionEncoder, item: pa.RecordBatch | PendingPairs):
     if isinstance(item, pa.RecordBatch):
         return item, {}
-    return encode_pairs(encoder, item)
+    batch, counts = encode_pairs(encoder, item)
+    return batch, {f"{item.source}_{key}": value for key, value in counts.items()}
 
 
 def build_manifest(

@@ -1,0 +1,10 @@
+"""The pair manifest's definitions: the merged table, its checks, and which VG pairs it takes."""
+
+from mm_assets.defs.shared.definitions import dataset_definitions
+
+from . import assets, checks
+from .resources import PairsSettings
+
+defs = dataset_definitions(
+    asset_modules=[assets], check_modules=[checks], resources={"pairs_settings": PairsSettings.from_env()},
+)

@@ -1,0 +1,157 @@
+"""Upstream zips as assets: each download an asset of its own, and the image folders extracted
+from them (COCO's and Visual Genome's images and captions come this way).
+
+A download is fetched with `mm_assets.fetch` (resumed, verified by `check_zip` before it is
+renamed into place) and its sha256 recorded; a file kept from an earlier run is verified again
+(structure and the recorded sha256) before it is reused. Extraction is atomic per folder
+(`extract_folder`); a member found damaged there removes the zip, so the next run fetches it again.
+"""
+
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlsplit
+
+import dagster as dg
+
+from mm_assets.common.hashing import sha256_of
+from mm_assets.common.locks import describe_owner
+from mm_assets.fetch.sources import fetch_file, is_remote, local_path
+from mm_assets.fetch.verify import VerificationError, verify_existing
+from mm_assets.formats.zip import ZipFormatError, check_zip, extract_folder, remove_stale_extractions
+from mm_assets.layout import DataLayout
+
+from .resources import StorageResource
+from .retry import NETWORK_RETRY_POLICY, retry_only_transient_download_errors
+from .writing import sole_writer
+
+
+class DownloadConfig(dg.Config):
+    force_download: bool = False
+
+
+def file_location(url: str) -> tuple[str, str]:
+    """A setting that names one file (a URL or a local path) as (folder, file name)."""
+    if is_remote(url):
+        parts = urlsplit(url)
+        folder, _, name = parts.path.rpartition("/")
+        return f"{parts.scheme}://{parts.netloc}{folder}", name
+    path = local_path(url)
+    return str(path.parent), path.name
+
+
+def zip_download_check(required: tuple[str, ...] = ()) -> Callable[[Path], str]:
+    """`check_zip` as a download check: a failure makes the fetch remove the file (and retry)."""
+
+    def verify(path: Path) -> str:
+        try:
+            return check_zip(path, required=required)
+        except ZipFormatError as exc:
+            raise VerificationError(str(exc)) from exc
+
+    return verify
+
+
+def recorded_sha256(context: dg.AssetExecutionContext) -> str | None:
+    """The sha256 the asset's last materialization recorded, if any."""
+    event = context.instance.get_latest_materialization_event(context.asset_key)
+    if event is None or event.asset_materialization is None:
+        return None
+    value = event.asset_materialization.metadata.get("sha256")
+    return value.value if value is not None else None
+
+
+def zip_download_asset(
+    *,
+    key: str,
+    group: str,
+    source_resource: str,
+    location: Callable[[dg.ConfigurableResource], tuple[str, str]],
+    destination: Callable[[DataLayout], Path],
+    required_members: tuple[str, ...] = (),
+    description: str,
+) -> dg.AssetsDefinition:
+    """An asset that brings one upstream zip to `destination`, verified, its sha256 recorded.
+
+    `location(source)` gives the (base URL or folder, relative path) of the file from the source
+    resource named `source_resource`.
+    """
+
+    @dg.asset(
+        key=key,
+        group_name=group,
+        kinds={"zip"},
+        pool=f"{group}_download",
+        retry_policy=NETWORK_RETRY_POLICY,
+        required_resource_keys={"storage", "http", source_resource},
+        description=description,
+    )
+    def _download(context: dg.AssetExecutionContext, config: DownloadConfig) -> dg.MaterializeResult:
+        storage: StorageResource = context.resources.storage
+        base, relative = location(getattr(context.resources, source_resource))
+        dest = destination(storage.layout)
+        verify = zip_download_check(required_members)
+        verified = None
+        if dest.is_file() and not config.force_download:
+            try:
+                verified = verify_existing(dest, expected_sha256=recorded_sha256(context), verify=verify)
+                context.log.info(f"{dest} is already complete and verified again; kept")
+            except VerificationError as exc:
+                context.log.warning(f"the kept file failed verification and is fetched again: {exc}")
+        reused = verified is not None
+        if reused:
+            size, sha256, resumed = dest.stat().st_size, sha256_of(dest), 0
+        else:
+            with retry_only_transient_download_errors():
+                result = fetch_file(base, relative, dest, policy=context.resources.http.policy(base),
+                                    log=context.log.info, verify=verify,
+                                    owner=describe_owner(context.run.run_id))
+            size, sha256, resumed, verified = result.size, result.sha256, result.resumed_from, result.verified
+        return dg.MaterializeResult(metadata={
+            "path": dg.MetadataValue.path(str(dest)),
+            "dagster/uri": str(dest),
+            "source": f"{base.rstrip('/')}/{relative}",
+            "bytes": size,
+            "sha256": sha256,
+            "reused_existing_file": reused,
+            "resumed_from_byte": resumed,
+            "verified": dg.MetadataValue.md("\n".join(f"- {check}" for check in verified)),
+        })
+
+    return _download
+
+
+def extract_image_folders(
+    context: dg.AssetExecutionContext,
+    zips: dict[str, tuple[Path, str]],
+    images_dir: Path,
+    *,
+    workers: int,
+) -> dict:
+    """Extract each `folder: (zip path, its asset key)` into `images_dir/folder`; the metadata.
+
+    A missing zip names the asset to materialize; a damaged member removes the zip and says so.
+    """
+    metadata: dict = {"path": dg.MetadataValue.path(str(images_dir))}
+    total = 0
+    for folder, (zip_path, asset_key) in zips.items():
+        if not zip_path.is_file():
+            raise dg.Failure(f"{zip_path} is missing: materialize {asset_key} first")
+        target = images_dir / folder
+        with sole_writer(context, target):
+            if removed := remove_stale_extractions(images_dir, folder):
+                context.log.info(f"removed {removed} folder(s) a killed run left behind")
+            try:
+                done = extract_folder(zip_path, folder, images_dir, workers=workers, log=context.log.info)
+            except ZipFormatError as exc:
+                zip_path.unlink(missing_ok=True)  # damaged inside: never read again as if whole
+                raise dg.Failure(f"{exc}. The zip was removed: materialize {asset_key} again to fetch it, "
+                                 f"then {context.asset_key.to_user_string()}.", allow_retries=False) from exc
+        total += done.files
+        metadata[f"{folder}_images"] = done.files
+        metadata[f"{folder}_bytes"] = done.bytes
+        metadata[f"{folder}_state"] = ("already extracted from this zip" if done.up_to_date else
+                                       f"extracted ({done.kept_from_earlier_run:,} files kept from a killed run)")
+        if done.skipped.total():
+            metadata[f"{folder}_skipped_members"] = dg.MetadataValue.md(done.skipped.as_markdown())
+    metadata["dagster/row_count"] = total
+    return metadata
