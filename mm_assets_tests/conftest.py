@@ -175,3 +175,96 @@ class LoopbackServer:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+# --- image-text pairs (COCO, VG, manifest) ---
+
+@pytest.fixture(scope="session")
+def caption_encoder(bpe_dir):
+    """One caption encoder over the verified BPE files, shared like the pipeline shares it."""
+    from mm_assets.text.captions import CaptionEncoder
+    from mm_assets.text.gpt2_bpe import Gpt2BpeFiles
+
+    return CaptionEncoder(Gpt2BpeFiles(bpe_dir))
+
+
+@pytest.fixture(scope="session")
+def coco_vg_mirror(tmp_path_factory) -> dict[str, str]:
+    """The sample COCO and VG mirrors (upstream layouts); returns their settings."""
+    from mm_assets.datasets.coco.mirror import generate_coco_mirror
+    from mm_assets.datasets.vg.mirror import generate_vg_mirror
+
+    root = tmp_path_factory.mktemp("coco_vg_mirror")
+    settings = {**generate_coco_mirror(root), **generate_vg_mirror(root)}
+    return {variable: str(path) for variable, path in settings.items()}
+
+
+def fairseq_caption_tokens(captions: list[str], bpe_dir, fairseq_python: str, workdir) -> list[list[int]]:
+    """fairseq's own encoder + Dictionary over each caption (stripped), in `.venv-fairseq`."""
+    import json
+
+    from mm_assets.judge import JUDGE_DIR
+
+    source, output = Path(workdir) / "captions.json", Path(workdir) / "fairseq_tokens.json"
+    source.write_text(json.dumps(captions), encoding="utf-8")
+    subprocess.run([fairseq_python, str(JUDGE_DIR / "check_pairs.py"), "--encode", str(source), str(output),
+                    "--bpe-dir", str(bpe_dir)], check=True, capture_output=True)
+    return json.loads(output.read_text())["tokens"]
+
+
+def install_coco_vg(mirror: dict[str, str], data_root: Path):
+    """What the zip and image assets leave: the mirror's zips under `raw/`, the images extracted."""
+    import shutil
+
+    from mm_assets.datasets.coco import upstream as coco
+    from mm_assets.datasets.vg import upstream as vg
+    from mm_assets.formats.zip import extract_folder
+    from mm_assets.layout import DataLayout
+
+    layout = DataLayout(Path(data_root))
+    copies = [(Path(mirror["MM_COCO_URL"]) / name, layout.coco.raw(name))
+              for name in [*coco.IMAGE_ZIPS.values(), coco.ANNOTATIONS_ZIP]]
+    copies.append((Path(mirror["MM_COCO_KARPATHY_URL"]), layout.coco.raw(coco.KARPATHY_ZIP)))
+    copies += [(Path(mirror["MM_VG_IMAGES_URL"]) / name, layout.vg.raw(name)) for name in vg.IMAGE_ZIPS.values()]
+    copies.append((Path(mirror["MM_VG_REGIONS_URL"]), layout.vg.raw(vg.REGIONS_ZIP)))
+    for source, target in copies:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, target)
+    for folder, name in coco.IMAGE_ZIPS.items():
+        extract_folder(layout.coco.raw(name), folder, layout.coco.images_dir)
+    for folder, name in vg.IMAGE_ZIPS.items():
+        extract_folder(layout.vg.raw(name), folder, layout.vg.images_dir)
+    return layout
+
+
+def write_cc3m_subset(data_root: Path, captions: list[str], shard: str = "00000", seed: int = 0) -> list[int]:
+    """A `cc3m/subset.parquet` and its shard `cc3m/images/<shard>.tar` as cc3m_subset lays them out
+    (row ids spaced as available rows are); returns the row ids."""
+    import hashlib
+    import random
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mm_assets.formats.webdataset import open_shard, sample_key
+    from mm_assets.images.synthetic import small_jpeg
+
+    rng = random.Random(seed)
+    row_ids = sorted(rng.sample(range(10 * len(captions) + 10), len(captions)))
+    images = [small_jpeg(rng) for _ in captions]
+    (Path(data_root) / "cc3m" / "images").mkdir(parents=True, exist_ok=True)
+    with open_shard(Path(data_root) / "cc3m" / "images" / f"{shard}.tar") as writer:
+        for row_id, caption, image in zip(row_ids, captions, images):
+            writer.add(sample_key(row_id), {"jpg": image, "txt": caption.encode("utf-8", "replace")})
+    table = pa.table({
+        "row_id": pa.array(row_ids, pa.int64()),
+        "url": [f"https://example.org/{row_id}.jpg" for row_id in row_ids],
+        "caption": captions,
+        "shard": [shard] * len(captions),
+        "key": [sample_key(row_id) for row_id in row_ids],
+        "sha256": [hashlib.sha256(image).hexdigest() for image in images],
+        "width": pa.array([32] * len(captions), pa.int32()),
+        "height": pa.array([32] * len(captions), pa.int32()),
+    })
+    pq.write_table(table, Path(data_root) / "cc3m" / "subset.parquet")
+    return row_ids

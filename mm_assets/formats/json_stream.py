@@ -18,7 +18,7 @@ from typing import IO, Any, Iterator
 import ijson
 
 INVALID_TEXT_MARK = "\ufdd0"
-CHUNK_CHARS = 1 << 20
+CHUNK_BYTES = 1 << 20
 # A JSON escape: a surrogate pair, a lone surrogate, any other escaped character, or a backslash
 # that ends the text so far (its escape continues in the next chunk).
 _ESCAPE = re.compile(
@@ -58,7 +58,7 @@ def mark_invalid_text(text: str, *, final: bool) -> tuple[str, str]:
 class MarkedUtf8Stream:
     """A binary stream's bytes as valid UTF-8 for the parser, invalid text marked."""
 
-    def __init__(self, raw: IO[bytes], chunk_bytes: int = CHUNK_CHARS) -> None:
+    def __init__(self, raw: IO[bytes], chunk_bytes: int = CHUNK_BYTES) -> None:
         self._raw = raw
         self._chunk = chunk_bytes
         self._decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
@@ -80,14 +80,14 @@ class MarkedUtf8Stream:
         return b""
 
 
-def iter_json_items(raw: IO[bytes], prefix: str, *, label: str) -> Iterator[Any]:
+def iter_json_items(raw: IO[bytes], prefix: str, *, label: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Any]:
     """The items at `prefix` (ijson's notation: `item`, `images.item`), one at a time.
 
     Numbers come back as int or float (never Decimal). A truncated or malformed document raises
     `JsonFormatError` naming `label` once the parser reaches the damage.
     """
     try:
-        yield from ijson.items(MarkedUtf8Stream(raw), prefix, use_float=True)
+        yield from ijson.items(MarkedUtf8Stream(raw, chunk_bytes), prefix, use_float=True)
     except ijson.JSONError as exc:
         detail = " ".join(str(exc).split())[:300]
         raise JsonFormatError(f"{label}: truncated or malformed JSON: {detail}") from None

@@ -23,7 +23,7 @@ def test_contract_asset_keys_and_partitions():
 
 
 def test_every_asset_has_a_group_and_kinds():
-    for spec in defs.resolve_all_asset_specs():
+    for spec in _defined_specs():
         assert spec.group_name and spec.group_name != "default", spec.key
         assert spec.kinds, spec.key
 
@@ -37,7 +37,41 @@ def test_the_asset_graph_page_names_every_asset_and_check():
     from pathlib import Path
 
     page = (Path(__file__).resolve().parents[2] / "docs" / "asset-graph.md").read_text()
-    for spec in defs.resolve_all_asset_specs():
+    for spec in _defined_specs():
         assert f"| `{spec.key.to_user_string()}` |" in page, spec.key
     for key in defs.resolve_asset_graph().asset_check_keys:
         assert f"| `{key.name}` |" in page, key
+
+
+# --- image-text pairs (COCO, VG, manifest) ---
+
+PAIRS_ASSETS = ["coco_train2014_zip", "coco_val2014_zip", "coco_annotations_zip", "coco_karpathy_zip", "coco_images",
+                "coco_pairs", "vg_images_zip", "vg_images2_zip", "vg_regions_zip", "vg_images", "vg_pairs",
+                "vg_concat_pairs", "pair_manifest"]
+PAIRS_TABLE_CHECKS = {"pairs_well_formed", "pair_counts_match_metadata", "pair_images_decode", "fairseq_encodes_pairs"}
+
+
+def _defined_specs():
+    """The assets this code location defines (not the keys it only depends on, e.g. cc3m_subset
+    while the CC3M definitions are elsewhere)."""
+    graph = defs.resolve_asset_graph()
+    return [spec for spec in defs.resolve_all_asset_specs() if graph.get(spec.key).is_materializable]
+
+
+def test_pairs_contract_keys_groups_lineage_and_checks():
+    graph = defs.resolve_asset_graph()
+    specs = {spec.key.to_user_string(): spec for spec in _defined_specs()}
+    for key in PAIRS_ASSETS:
+        assert key in specs and specs[key].description, key
+        assert graph.get(dg.AssetKey(key)).partitions_def is None
+    assert {specs[k].group_name for k in PAIRS_ASSETS} == {"coco", "vg", "pairs"}
+    parents = lambda key: {p.to_user_string() for p in graph.get(dg.AssetKey(key)).parent_keys}
+    assert parents("pair_manifest") == {"coco_pairs", "vg_pairs", "vg_concat_pairs", "cc3m_subset"}
+    assert parents("coco_pairs") == {"coco_annotations_zip", "coco_karpathy_zip", "coco_images", "gpt2_bpe"}
+    assert parents("vg_concat_pairs") == {"vg_regions_zip", "vg_images", "gpt2_bpe"}
+    checks = {}
+    for key in graph.asset_check_keys:
+        checks.setdefault(key.asset_key.to_user_string(), set()).add(key.name)
+    for table in ("coco_pairs", "vg_pairs", "vg_concat_pairs", "pair_manifest"):
+        assert PAIRS_TABLE_CHECKS <= checks[table], table
+    assert "cc3m_included" in checks["pair_manifest"]

@@ -1,0 +1,91 @@
+"""COCO's settings and failure messages, and its zips fetched over HTTP from a loopback mirror."""
+
+import hashlib
+
+import dagster as dg
+import pytest
+from aiohttp import web
+
+from mm_assets.defs.coco.resources import CocoSource
+from mm_assets.defs.pairs.resources import PairsSettings
+from mm_assets.defs.shared.resources import HttpResource, SettingError, StorageResource
+from mm_assets.defs.shared.zips import file_location, zip_download_check
+from mm_assets.defs.vg.resources import VgSource
+from mm_assets.fetch.http import FetchPolicy, download_file_sync
+from mm_assets.fetch.verify import VerificationError
+from mm_assets_tests.conftest import LoopbackServer, materialize
+
+
+@pytest.mark.parametrize("resource,needle", [
+    (CocoSource(split="val2017"), "MM_COCO_SPLIT='val2017': expected karpathy (Karpathy train + restval"),
+    (CocoSource(karpathy_url="https://x/"), "MM_COCO_KARPATHY_URL='https://x/': expected the URL or path of"),
+    (CocoSource(url=" "), "MM_COCO_URL=' '"),
+    (VgSource(regions_url=""), "MM_VG_REGIONS_URL=''"),
+    (PairsSettings(vg="both"), "MM_PAIRS_VG='both': expected regions (one pair per VG region) or concat"),
+])
+def test_bad_settings_name_the_variable(resource, needle):
+    with pytest.raises(SettingError) as err:
+        resource.check_values()
+    assert needle in str(err.value)
+
+
+def test_a_file_setting_splits_into_folder_and_name():
+    assert file_location("https://h.org/a/b/caption_datasets.zip") == ("https://h.org/a/b", "caption_datasets.zip")
+    assert file_location("/m/karpathy/caption_datasets.zip") == ("/m/karpathy", "caption_datasets.zip")
+    assert file_location("file:///m/x.zip") == ("/m", "x.zip")
+
+
+def test_pairs_need_their_inputs_first(tmp_path):
+    with pytest.raises(dg.Failure, match="caption_datasets.zip is missing: materialize coco_karpathy_zip first"):
+        materialize("coco_pairs", storage=StorageResource(data_root=str(tmp_path)), coco_source=CocoSource())
+    with pytest.raises(dg.Failure, match="materialize vg_regions_zip first"):
+        materialize("vg_pairs", storage=StorageResource(data_root=str(tmp_path)))
+
+
+def test_a_damaged_zip_in_a_local_mirror_is_refused_and_not_kept(coco_vg_mirror, tmp_path):
+    mirror = tmp_path / "mirror"
+    (mirror / "annotations").mkdir(parents=True)
+    source = open(coco_vg_mirror["MM_COCO_URL"] + "/annotations/annotations_trainval2014.zip", "rb").read()
+    (mirror / "annotations" / "annotations_trainval2014.zip").write_bytes(source[: len(source) - 100])
+    with pytest.raises(dg.Failure, match="not a readable zip") as err:
+        materialize("coco_annotations_zip", storage=StorageResource(data_root=str(tmp_path / "data")),
+                    coco_source=CocoSource(url=str(mirror)))
+    assert err.value.allow_retries is False  # a local mirror's file will be just as bad next time
+    assert not list((tmp_path / "data" / "coco" / "raw" / "annotations").iterdir())
+
+
+@pytest.fixture
+def http_mirror(coco_vg_mirror):
+    async def cut_short(request):  # a body cut in half, with no length announced
+        data = open(coco_vg_mirror["MM_COCO_KARPATHY_URL"], "rb").read()
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await response.write(data[: len(data) // 2])
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.router.add_get("/cut/caption_datasets.zip", cut_short)
+    app.router.add_static("/coco", coco_vg_mirror["MM_COCO_URL"])
+    app.router.add_static("/karpathy", coco_vg_mirror["MM_COCO_KARPATHY_URL"].rsplit("/", 1)[0])
+    with LoopbackServer(app) as server:
+        yield server
+
+
+def test_zips_fetched_over_http_with_their_sha256(http_mirror, coco_vg_mirror, tmp_path):
+    source = CocoSource(url=http_mirror.url("coco"), karpathy_url=http_mirror.url("karpathy/caption_datasets.zip"))
+    result = materialize(["coco_annotations_zip", "coco_karpathy_zip"], storage=StorageResource(data_root=str(tmp_path)),
+                         http=HttpResource(allow_private="1"), coco_source=source)
+    stored = tmp_path / "coco" / "raw" / "caption_datasets.zip"
+    assert stored.read_bytes() == open(coco_vg_mirror["MM_COCO_KARPATHY_URL"], "rb").read()
+    metadata = result.asset_materializations_for_node("coco_karpathy_zip")[0].metadata
+    assert metadata["sha256"].value == hashlib.sha256(stored.read_bytes()).hexdigest()
+    assert "every CRC-32 checked" in metadata["verified"].value
+
+
+def test_a_body_cut_short_fails_verification_and_is_removed(http_mirror, tmp_path):
+    dest = tmp_path / "caption_datasets.zip"
+    with pytest.raises(VerificationError, match="not a readable zip") as err:
+        download_file_sync(http_mirror.url("cut/caption_datasets.zip"), dest, policy=FetchPolicy(allow_private=True),
+                           verify=zip_download_check(("dataset_coco.json",)))
+    assert err.value.retryable and not dest.exists()
