@@ -49,3 +49,12 @@ bench: venv venv-fairseq
 
 clean:
 	rm -rf data/demo demo_home $(SAMPLE)
+
+# --- image-text pairs: the COCO and VG sample for the demo ---
+COCO_VG_SAMPLE := sample/coco_vg
+sample: $(COCO_VG_SAMPLE)/.generated
+$(COCO_VG_SAMPLE)/.generated: $(VENV)/.installed scripts/make_coco_vg_sample.py mm_assets/datasets/coco/mirror.py mm_assets/datasets/vg/mirror.py
+	$(VENV)/bin/python scripts/make_coco_vg_sample.py --out $(COCO_VG_SAMPLE)
+	touch $@
+bench-captions: venv venv-fairseq
+	MM_GPT2_BPE_URL="$(GPT2_BPE_SOURCE)" $(VENV)/bin/python benchmarks/captions.py $(BENCH_ARGS)

@@ -43,3 +43,29 @@ for key, execution in check.items():
     print(f"  check {key.name}: {execution.status.value}")
 print(f"Browse the runs: DAGSTER_HOME={os.environ['DAGSTER_HOME']} {os.environ.get('VENV', '.venv')}/bin/dagster dev -m mm_assets.definitions")
 PY
+
+# --- Image-text pairs: COCO and Visual Genome from the generated sample, then the pair manifest ---
+# (the CC3M subset joins the manifest when cc3m_subset has been materialized; otherwise a warning)
+COCO_VG_SAMPLE=${COCO_VG_SAMPLE:-sample/coco_vg}
+export MM_COCO_URL=${MM_COCO_URL:-$PWD/$COCO_VG_SAMPLE/coco}
+export MM_COCO_KARPATHY_URL=${MM_COCO_KARPATHY_URL:-$PWD/$COCO_VG_SAMPLE/karpathy/caption_datasets.zip}
+export MM_VG_IMAGES_URL=${MM_VG_IMAGES_URL:-$PWD/$COCO_VG_SAMPLE/vg/images}
+export MM_VG_REGIONS_URL=${MM_VG_REGIONS_URL:-$PWD/$COCO_VG_SAMPLE/vg/regions/region_descriptions.json.zip}
+[ -f "$MM_COCO_KARPATHY_URL" ] || "$VENV/bin/python" scripts/make_coco_vg_sample.py --out "$COCO_VG_SAMPLE" > /dev/null
+run --select "coco_train2014_zip,coco_val2014_zip,coco_annotations_zip,coco_karpathy_zip,coco_images,vg_images_zip,vg_images2_zip,vg_regions_zip,vg_images"
+run --select coco_pairs,vg_pairs,vg_concat_pairs
+run --select pair_manifest
+"$VENV/bin/python" - <<'PY'
+import dagster as dg
+instance = dg.DagsterInstance.get()
+meta = instance.get_latest_materialization_event(dg.AssetKey("pair_manifest")).asset_materialization.metadata
+print(f"\npair manifest: {meta['path'].value} ({meta['dagster/row_count'].value:,} pairs, VG {meta['vg_variant'].value}, "
+      f"CC3M {'included' if meta['cc3m_included'].value else 'not materialized yet'})")
+print("Table 1 of the sample, beside the seed's figures:")
+print(meta["table_1"].value)
+from mm_assets.definitions import defs
+for asset in ("coco_pairs", "vg_pairs", "vg_concat_pairs", "pair_manifest"):
+    keys = [k for k in defs.resolve_asset_graph().asset_check_keys if k.asset_key == dg.AssetKey(asset)]
+    records = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
+    print(f"  {asset} checks: " + ", ".join(f"{k.name} {r.status.value}" for k, r in sorted(records.items(), key=lambda x: x[0].name)))
+PY

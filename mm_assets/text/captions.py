@@ -35,6 +35,11 @@ MAX_CAPTION_TOKENS = 64  # BEiT-3's text length, the seed's Table 1 caption
 MAX_BPE_TOKENS = MAX_CAPTION_TOKENS - 2  # room for <s> and </s>
 TOKENS_TYPE = pa.list_(pa.uint16())
 
+# A joining "\n" after whitespace (a text ending in it) or before two whitespace characters (a text
+# starting with them) breaks `joins_exactly` (Python's `\s` is `str.isspace`). The pattern starts
+# with a literal, so `re` scans for "\n" at C speed; the block's two ends are checked apart.
+_JOIN_BREAKING = re.compile(r"\n(?:(?<=\s\n)|(?=\s\s))")
+
 # Code points no caption keeps: surrogates (text that was not UTF-8) and the parser's mark for it.
 _INVALID_TEXT = re.compile(f"[\ud800-\udfff{INVALID_TEXT_MARK}]")
 
@@ -104,12 +109,19 @@ class CaptionEncoder:
 
     def _eos_terminated(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, int]:
         """fairseq indices of every text followed by `</s>` (flat), the sizes (with `</s>`), `<unk>`s."""
-        joinable = [joins_exactly(text) for text in texts]
-        fast = [text for text, ok in zip(texts, joinable) if ok]
+        block = "\n".join(texts)
+        if (all(texts) and block.count("\n") == len(texts) - 1 and not _JOIN_BREAKING.search(block)
+                and joins_exactly(texts[0]) and joins_exactly(texts[-1])):
+            joinable = [True] * len(texts)  # the common case, decided by one scan of the block
+            fast = texts
+        else:
+            joinable = [joins_exactly(text) for text in texts]
+            fast = [text for text, ok in zip(texts, joinable) if ok]
+            block = "\n".join(fast)
         tokens = sizes = np.empty(0, dtype=np.uint16)
         unk = 0
         if fast:
-            tokens, sizes, counts = self.encoder.encode_block(("\n".join(fast) + "\n").encode("utf-8"))
+            tokens, sizes, counts = self.encoder.encode_block((block + "\n").encode("utf-8"))
             unk = counts["unk"]
         if len(fast) == len(texts):
             return tokens, sizes.astype(np.int32), unk

@@ -83,7 +83,8 @@ def test_a_batch_gives_each_caption_what_it_gets_alone(caption_encoder):
     rng = random.Random(5)
     text = CaptionText(5)
     captions = [clean_caption(c) for c in TRICKY] + [text.coco_caption() for _ in range(200)]
-    captions += [text.vg_phrase() + rng.choice(["", "\nsecond line", " 😀", "\t\tx"]) for _ in range(200)]
+    captions += [rng.choice(["", "", " ", "  ", "\t ", "\u3000\u3000"]) + text.vg_phrase()
+                 + rng.choice(["", "", "\nsecond line", " 😀", "\t\tx", " ", "\u2028"]) for _ in range(300)]
     rng.shuffle(captions)
     batch = caption_encoder.encode(captions)
     for index, caption in enumerate(captions):

@@ -40,14 +40,13 @@ def build_coco_pairs(split: Split, paths: CocoPaths, encoder: CaptionEncoder, *,
     captions = ordered_unique(read, drops)
     files = image_files(paths.images_dir, split.folders)
 
-    def rows():
+    def groups():
         for caption in present_images(captions, files, drops):
             text = clean_caption(caption.text, drops)
-            if text:
-                yield caption.image_id, relative_image(caption), text
+            yield caption.image_id, relative_image(caption), [text] if text else []
 
     progress = Progress("encode COCO captions", log, total=len(captions), unit="captions")
-    table = write_pairs_table(paths.pairs, batched(rows(), SOURCE), partial(encode_pairs, encoder),
+    table = write_pairs_table(paths.pairs, batched(groups(), SOURCE), partial(encode_pairs, encoder),
                               workers=workers, progress=progress)
     progress.finish()
     return CocoPairs(split, len(read), drops, table)

@@ -54,6 +54,12 @@ class PendingPairs:
         self.images.append(image)
         self.captions.append(caption)
 
+    def extend(self, image_id: int, image: str, captions: list[str]) -> None:
+        """Several captions of one image."""
+        self.image_ids.extend([image_id] * len(captions))
+        self.images.extend([image] * len(captions))
+        self.captions.extend(captions)
+
     def __len__(self) -> int:
         return len(self.captions)
 
@@ -168,12 +174,14 @@ def write_pairs_table(
     return pairs
 
 
-def batched(rows: Iterable[tuple[int, str, str]], source: str,
+def batched(groups: Iterable[tuple[int, str, list[str]]], source: str,
             size: int = ENCODE_BATCH_ROWS) -> Iterator[PendingPairs]:
-    """(image_id, image, cleaned caption) rows in `PendingPairs` batches of `size`."""
+    """(image_id, image, cleaned captions) groups in `PendingPairs` batches of about `size` pairs
+    (a group is not split)."""
     pending = PendingPairs(source)
-    for image_id, image, caption in rows:
-        pending.add(image_id, image, caption)
+    for image_id, image, captions in groups:
+        if captions:
+            pending.extend(image_id, image, captions)
         if len(pending) >= size:
             yield pending
             pending = PendingPairs(source)

@@ -39,15 +39,13 @@ def build_vg_pairs(paths: VgPaths, encoder: CaptionEncoder, *, workers: int,
     zip_path = paths.raw(REGIONS_ZIP)
     progress = _regions_progress(zip_path, log)
 
-    def rows():
+    def groups():
         for entry in iter_image_regions(zip_path, images, drops):
             progress.advance(1)
-            for phrase in entry.phrases:
-                text = clean_caption(phrase, drops)
-                if text:
-                    yield entry.image_id, entry.image, text
+            texts = [clean_caption(phrase, drops) for phrase in entry.phrases]
+            yield entry.image_id, entry.image, [text for text in texts if text]
 
-    table = write_pairs_table(paths.pairs, batched(rows(), SOURCE), partial(encode_pairs, encoder), workers=workers)
+    table = write_pairs_table(paths.pairs, batched(groups(), SOURCE), partial(encode_pairs, encoder), workers=workers)
     progress.finish()
     return VgPairs(len(images), drops, table)
 

@@ -84,12 +84,13 @@ def test_a_truncated_region_file_fails_naming_it_and_writes_nothing(layout, capt
 
 
 def test_seen_ids_matches_a_set():
-    ids, seen, reference = SeenIds(), [], set()
-    for value in [5, 7, 5, 0, 1 << 31, 123_456_789, 7, 1 << 31, 3, 0]:
-        seen.append(ids.add(value))
-        reference_seen = value in reference
-        reference.add(value)
-        assert seen[-1] == reference_seen
+    ids, reference = SeenIds(), set()
+    for group in [[5, 7, 5], [0, 1 << 31, -4], [123_456_789, 7], [1 << 31, 3, 0, 3, -4], []]:
+        expected = []
+        for value in group:
+            expected.append(value in reference)
+            reference.add(value)
+        assert ids.add_many(group).tolist() == expected
 
 
 def _peak_memory_reading(tmp_path, images_count):
