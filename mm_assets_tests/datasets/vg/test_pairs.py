@@ -109,6 +109,7 @@ def _peak_memory_reading(tmp_path, images_count):
     return peak, len(data)
 
 
+@pytest.mark.e2e
 def test_the_region_file_is_streamed_in_bounded_memory(tmp_path):
     small_peak, small_size = _peak_memory_reading(tmp_path, 1000)
     large_peak, large_size = _peak_memory_reading(tmp_path, 5000)
