@@ -1,4 +1,5 @@
-"""Where the merged pairs live under `$MM_DATA_ROOT/pairs`, and the CC3M subset it reads."""
+"""Where the image-text artifacts live: each source's folder layout, the merged manifest, and the
+CC3M subset it reads."""
 
 from __future__ import annotations
 
@@ -8,6 +9,30 @@ from pathlib import Path
 # The CC3M subset and its shards, relative to $MM_DATA_ROOT (DESIGN §3: cc3m_subset's output).
 CC3M_SUBSET = "cc3m/subset.parquet"
 CC3M_SHARDS_DIR = "cc3m/images"
+
+
+@dataclass(frozen=True)
+class SourcePaths:
+    """One image-text source's folder (`$MM_DATA_ROOT/coco`, `$MM_DATA_ROOT/vg`)."""
+
+    root: Path
+
+    def raw(self, upstream_file: str) -> Path:
+        """An upstream file, kept under the same relative path it has upstream."""
+        return self.root / "raw" / upstream_file
+
+    @property
+    def images_dir(self) -> Path:
+        return self.root / "images"
+
+    @property
+    def pairs(self) -> Path:
+        return self.root / "pairs.parquet"
+
+
+def relative_image(source_dir: str, folder: str, file_name: str) -> str:
+    """An image as the pairs tables name it: relative to `$MM_DATA_ROOT`."""
+    return f"{source_dir}/images/{folder}/{file_name}"
 
 
 @dataclass(frozen=True)

@@ -27,17 +27,17 @@ class VgPairs:
     table: PairsWriter
 
 
-def _regions_progress(zip_path: Path, log) -> Progress:
-    return Progress(f"read {zip_path.name}", log, unit="images")
+def _reading(paths: VgPaths, log) -> tuple[Tally, dict[int, str], Path, Progress]:
+    """What both tables start from: a tally, the images of the zips, the region file, a progress."""
+    drops = Tally()
+    zip_path = paths.raw(REGIONS_ZIP)
+    return drops, image_index(paths.images_dir, drops), zip_path, Progress(f"read {zip_path.name}", log, unit="images")
 
 
 def build_vg_pairs(paths: VgPaths, encoder: CaptionEncoder, *, workers: int,
                    log: Callable[[str], None] | None = None) -> VgPairs:
     """Write `vg/pairs.parquet`: one pair per kept region, in file order."""
-    drops = Tally()
-    images = image_index(paths.images_dir, drops)
-    zip_path = paths.raw(REGIONS_ZIP)
-    progress = _regions_progress(zip_path, log)
+    drops, images, zip_path, progress = _reading(paths, log)
 
     def groups():
         for entry in iter_image_regions(zip_path, images, drops):
@@ -53,10 +53,7 @@ def build_vg_pairs(paths: VgPaths, encoder: CaptionEncoder, *, workers: int,
 def build_vg_concat_pairs(paths: VgPaths, encoder: CaptionEncoder, *, workers: int,
                           log: Callable[[str], None] | None = None) -> VgPairs:
     """Write `vg/concat_pairs.parquet`: each image's phrases joined by the concat rule."""
-    drops = Tally()
-    images = image_index(paths.images_dir, drops)
-    zip_path = paths.raw(REGIONS_ZIP)
-    progress = _regions_progress(zip_path, log)
+    drops, images, zip_path, progress = _reading(paths, log)
 
     def image_batches() -> Iterator[list[ImagePhrases]]:
         batch: list[ImagePhrases] = []

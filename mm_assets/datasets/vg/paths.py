@@ -1,33 +1,20 @@
-"""Where Visual Genome's artifacts live under `$MM_DATA_ROOT/vg` (DESIGN §3 names them)."""
+"""Where Visual Genome's artifacts live under `$MM_DATA_ROOT/vg` (DESIGN §3 names them): `raw/`,
+`images/{VG_100K,VG_100K_2}/`, `pairs.parquet` and `concat_pairs.parquet`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+
+from mm_assets.datasets.pairs.paths import SourcePaths, relative_image
 
 VG_DIR = "vg"  # under $MM_DATA_ROOT; the pairs tables' image paths start with it
 
 
-@dataclass(frozen=True)
-class VgPaths:
-    root: Path  # $MM_DATA_ROOT/vg
-
-    def raw(self, upstream_file: str) -> Path:
-        return self.root / "raw" / upstream_file
-
-    @property
-    def images_dir(self) -> Path:
-        return self.root / "images"
-
-    @property
-    def pairs(self) -> Path:
-        return self.root / "pairs.parquet"
-
+class VgPaths(SourcePaths):
     @property
     def concat_pairs(self) -> Path:
         return self.root / "concat_pairs.parquet"
 
 
 def image_path(folder: str, file_name: str) -> str:
-    """An image as the pairs tables name it: relative to `$MM_DATA_ROOT`."""
-    return f"{VG_DIR}/images/{folder}/{file_name}"
+    return relative_image(VG_DIR, folder, file_name)
