@@ -67,5 +67,8 @@ from mm_assets.definitions import defs
 for asset in ("coco_pairs", "vg_pairs", "vg_concat_pairs", "pair_manifest"):
     keys = [k for k in defs.resolve_asset_graph().asset_check_keys if k.asset_key == dg.AssetKey(asset)]
     records = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
-    print(f"  {asset} checks: " + ", ".join(f"{k.name} {r.status.value}" for k, r in sorted(records.items(), key=lambda x: x[0].name)))
+    def shown(record):
+        severity = record.evaluation.severity.value if record.evaluation and not record.evaluation.passed else ""
+        return record.status.value + (f" ({severity})" if severity == "WARN" else "")
+    print(f"  {asset} checks: " + ", ".join(f"{k.name} {shown(r)}" for k, r in sorted(records.items(), key=lambda x: x[0].name)))
 PY

@@ -24,7 +24,7 @@ from .paths import image_path
 from .upstream import CAPTIONS_TRAIN2014, KARPATHY_JSON, KARPATHY_TRAINING_SPLITS, SPLITS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # 566,747 of them are held to be sorted: no __dict__ each
 class CocoCaption:
     image_id: int
     caption_id: int
