@@ -268,3 +268,15 @@ def write_cc3m_subset(data_root: Path, captions: list[str], shard: str = "00000"
     })
     pq.write_table(table, Path(data_root) / "cc3m" / "subset.parquet")
     return row_ids
+
+
+def flip_byte_in_zip_member(path, name):
+    """Damage one member's data in place (its CRC-32 no longer matches)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(name)
+    data = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data[start + info.compress_size // 2] ^= 0xFF
+    path.write_bytes(bytes(data))

@@ -2,12 +2,14 @@
 
 import json
 import random
+import shutil
 import zipfile
 
 import pytest
 
 from mm_assets.formats.zip import (
     ZipFormatError,
+    archive_identity,
     check_zip,
     extract_folder,
     extraction_record,
@@ -17,21 +19,13 @@ from mm_assets.formats.zip import (
 )
 from mm_assets.formats.json_stream import JsonFormatError
 from mm_assets.images.synthetic import small_jpeg
+from mm_assets_tests.conftest import flip_byte_in_zip_member
 
 
 def _images_zip(path, count=6, folder="VG_100K"):
     rng = random.Random(1)
     members = [(f"{folder}/", b"")] + [(f"{folder}/{i}.jpg", small_jpeg(rng)) for i in range(1, count + 1)]
     return write_zip(path, members, compress=lambda name: False), dict(members)
-
-
-def _flip_byte_in_member(path, name):
-    with zipfile.ZipFile(path) as archive:
-        info = archive.getinfo(name)
-    data = bytearray(path.read_bytes())
-    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
-    data[start + info.compress_size // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
 
 
 def test_check_zip_reads_structure_and_crcs(tmp_path):
@@ -48,7 +42,7 @@ def test_a_truncated_or_damaged_zip_is_refused_with_its_name(tmp_path):
     (tmp_path / "cut.zip").write_bytes(whole[: len(whole) // 2])
     with pytest.raises(ZipFormatError, match="cut.zip: not a readable zip"):
         check_zip(tmp_path / "cut.zip")
-    _flip_byte_in_member(path, "VG_100K/3.jpg")
+    flip_byte_in_zip_member(path, "VG_100K/3.jpg")
     with pytest.raises(ZipFormatError, match="images.zip: member VG_100K/3.jpg: damaged"):
         check_zip(path)
     (tmp_path / "page.zip").write_bytes(b"<html>404 not found</html>")
@@ -84,7 +78,6 @@ def test_unsafe_members_are_skipped_and_counted(tmp_path):
 def test_extraction_is_atomic_resumable_and_done_once(tmp_path):
     path, members = _images_zip(tmp_path / "images.zip")
     out = tmp_path / "images"
-    # A killed run left two finished files (and a temp) in the partial folder of this same archive.
     done = extract_folder(path, "VG_100K", out)
     assert done.files == 6 and not done.up_to_date
     final = out / "VG_100K"
@@ -93,12 +86,10 @@ def test_extraction_is_atomic_resumable_and_done_once(tmp_path):
     assert extract_folder(path, "VG_100K", out).up_to_date
 
     # Resume: a partial folder of the same archive keeps its finished files.
-    import shutil
     shutil.rmtree(final)
     extraction_record(out, "VG_100K").unlink()
     partial = out / ".partial-VG_100K"
     partial.mkdir()
-    from mm_assets.formats.zip import archive_identity
     (partial / ".archive").write_text(archive_identity(path))
     (partial / "1.jpg").write_bytes(members["VG_100K/1.jpg"])
     (partial / "2.jpg").write_bytes(members["VG_100K/2.jpg"])
@@ -115,7 +106,7 @@ def test_a_damaged_member_leaves_the_old_folder_in_place(tmp_path):
     extract_folder(path, "VG_100K", out)
     before = sorted(p.name for p in (out / "VG_100K").iterdir())
     path2, _ = _images_zip(tmp_path / "images2.zip", count=8)
-    _flip_byte_in_member(path2, "VG_100K/7.jpg")
+    flip_byte_in_zip_member(path2, "VG_100K/7.jpg")
     with pytest.raises(ZipFormatError, match="member VG_100K/7.jpg"):
         extract_folder(path2, "VG_100K", out)
     assert sorted(p.name for p in (out / "VG_100K").iterdir()) == before
@@ -131,6 +122,6 @@ def test_json_member_damage_names_the_zip_and_member(tmp_path):
     with pytest.raises(ZipFormatError, match="no member other.json"):
         list(iter_json_member(good, "other.json", "item"))
     bad = write_zip(tmp_path / "bad.zip", [("r.json", data)], compress=lambda name: False)
-    _flip_byte_in_member(bad, "r.json")
+    flip_byte_in_zip_member(bad, "r.json")
     with pytest.raises((ZipFormatError, JsonFormatError), match="r.json in bad.zip"):
         list(iter_json_member(bad, "r.json", "item"))

@@ -10,7 +10,6 @@ import heapq
 import os
 import tarfile
 import zlib
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -142,44 +141,51 @@ def sample_images(path: str | os.PathLike, count: int = IMAGE_SAMPLE) -> list[st
     return sorted(image for _, image in smallest)
 
 
-def _image_bytes(data_root: Path, refs: list[str]) -> dict[str, bytes | str]:
-    """The bytes of each image reference, or why they could not be read."""
-    found: dict[str, bytes | str] = {}
-    in_shards: dict[str, list[tuple[str, str]]] = defaultdict(list)
+def _shard_offsets(data_root: Path, refs: list[str]) -> dict[str, dict | str]:
+    """For each shard the references name: its members' offsets, or why it cannot be read."""
+    offsets: dict[str, dict | str] = {}
     for ref in refs:
         if "#" in ref:
-            shard, key = split_image_ref(ref)
-            in_shards[shard].append((ref, key))
-            continue
+            shard, _ = split_image_ref(ref)
+            if shard not in offsets:
+                try:
+                    offsets[shard] = member_offsets(data_root / shard)
+                except (OSError, tarfile.TarError) as exc:
+                    offsets[shard] = f"shard {shard} unreadable: {exc}"
+    return offsets
+
+
+def _read_image(data_root: Path, ref: str, shards: dict[str, dict | str]) -> bytes | str:
+    """The bytes of one image reference, or why they could not be read ("missing: ...")."""
+    if "#" not in ref:
         try:
-            found[ref] = (data_root / ref).read_bytes()
+            return (data_root / ref).read_bytes()
         except OSError as exc:
-            found[ref] = f"missing: {exc.strerror or exc}"
-    for shard, wanted in in_shards.items():
-        try:
-            offsets = member_offsets(data_root / shard)
-        except (OSError, tarfile.TarError) as exc:  # a missing or damaged shard fails all its images
-            for ref, _ in wanted:
-                found[ref] = f"missing: shard {shard} unreadable: {exc}"
-            continue
-        with open(data_root / shard, "rb") as handle:
-            for ref, key in wanted:
-                if key not in offsets:
-                    found[ref] = f"missing: no image {key} in {shard}"
-                    continue
-                _, offset, size = offsets[key]
-                handle.seek(offset)
-                found[ref] = handle.read(size)
-    return found
+            return f"missing: {exc.strerror or exc}"
+    shard, key = split_image_ref(ref)
+    members = shards[shard]
+    if isinstance(members, str):
+        return f"missing: {members}"
+    if key not in members:
+        return f"missing: no image {key} in {shard}"
+    _, offset, size = members[key]
+    with open(data_root / shard, "rb") as handle:
+        handle.seek(offset)
+        return handle.read(size)
 
 
 def check_images(data_root: str | os.PathLike, refs: list[str], *, workers: int = 1) -> Tally:
-    """Each image must exist and decode fully; returns `checked` and a count per failure reason."""
+    """Each image must exist and decode fully; returns `checked` and a count per failure reason.
+
+    Images are read and decoded on `workers` threads, a few at a time (memory does not grow with
+    the sample).
+    """
+    data_root = Path(data_root)
     result = Tally(max_examples=5)
-    contents = _image_bytes(Path(data_root), refs)
+    shards = _shard_offsets(data_root, refs)
 
     def judge(ref: str) -> tuple[str, str | None]:
-        data = contents[ref]
+        data = _read_image(data_root, ref, shards)
         if isinstance(data, str):
             return ref, data
         try:

@@ -9,6 +9,7 @@ image than its entry, repeats a region id seen before, or when its image is in n
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -72,14 +73,16 @@ def image_index(images_dir: Path, tally: Tally) -> dict[int, str]:
         directory = images_dir / folder
         if not directory.is_dir():
             continue
-        for entry in sorted(directory.iterdir()):
-            stem, dot, extension = entry.name.partition(".")
-            if not (stem.isascii() and stem.isdigit() and extension.lower() == "jpg" and entry.is_file()):
-                tally.add("files_not_named_id_jpg", example=f"{folder}/{entry.name}")
+        with os.scandir(directory) as entries:
+            names = sorted(entry.name for entry in entries if entry.is_file())
+        for name in names:
+            stem, _, extension = name.partition(".")
+            if not (stem.isascii() and stem.isdigit() and extension.lower() == "jpg"):
+                tally.add("files_not_named_id_jpg", example=f"{folder}/{name}")
             elif int(stem) in index:
-                tally.add("images_in_both_folders", example=f"{folder}/{entry.name}")  # the first is used
+                tally.add("images_in_both_folders", example=f"{folder}/{name}")  # the first is used
             else:
-                index[int(stem)] = image_path(folder, entry.name)
+                index[int(stem)] = image_path(folder, name)
     return index
 
 

@@ -1,6 +1,7 @@
 """COCO's settings and failure messages, and its zips fetched over HTTP from a loopback mirror."""
 
 import hashlib
+import zipfile
 
 import dagster as dg
 import pytest
@@ -13,7 +14,7 @@ from mm_assets.defs.shared.zips import file_location, zip_download_check
 from mm_assets.defs.vg.resources import VgSource
 from mm_assets.fetch.http import FetchPolicy, download_file_sync
 from mm_assets.fetch.verify import VerificationError
-from mm_assets_tests.conftest import LoopbackServer, materialize
+from mm_assets_tests.conftest import LoopbackServer, flip_byte_in_zip_member, materialize
 
 
 @pytest.mark.parametrize("resource,needle", [
@@ -89,3 +90,17 @@ def test_a_body_cut_short_fails_verification_and_is_removed(http_mirror, tmp_pat
         download_file_sync(http_mirror.url("cut/caption_datasets.zip"), dest, policy=FetchPolicy(allow_private=True),
                            verify=zip_download_check(("dataset_coco.json",)))
     assert err.value.retryable and not dest.exists()
+
+
+def test_a_damaged_image_zip_found_at_extraction_is_removed_and_named(coco_vg_mirror, tmp_path):
+    raw = tmp_path / "coco" / "raw" / "zips" / "train2014.zip"
+    raw.parent.mkdir(parents=True)
+    raw.write_bytes(open(coco_vg_mirror["MM_COCO_URL"] + "/zips/train2014.zip", "rb").read())
+    with zipfile.ZipFile(raw) as archive:
+        member = [name for name in archive.namelist() if name.endswith(".jpg")][3]
+    flip_byte_in_zip_member(raw, member)
+    with pytest.raises(dg.Failure, match=f"member {member}: damaged.*materialize coco_train2014_zip again") as err:
+        materialize("coco_images", storage=StorageResource(data_root=str(tmp_path)),
+                    coco_source=CocoSource(split="train2014"))
+    assert err.value.allow_retries is False and not raw.exists()
+    assert not (tmp_path / "coco" / "images" / "train2014").exists()
