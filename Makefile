@@ -50,10 +50,14 @@ bench: venv venv-fairseq
 clean:
 	rm -rf data/demo demo_home $(SAMPLE)
 
-# --- image-text pairs: the COCO and VG sample for the demo ---
+# --- image-text pairs: the COCO and VG sample for the demo, the caption benchmark ---
+.PHONY: bench-captions clean-coco-vg
 COCO_VG_SAMPLE := sample/coco_vg
+clean: clean-coco-vg
+clean-coco-vg:
+	rm -rf $(COCO_VG_SAMPLE)
 sample: $(COCO_VG_SAMPLE)/.generated
-$(COCO_VG_SAMPLE)/.generated: $(VENV)/.installed scripts/make_coco_vg_sample.py mm_assets/datasets/coco/mirror.py mm_assets/datasets/vg/mirror.py
+$(COCO_VG_SAMPLE)/.generated: $(VENV)/.installed scripts/make_coco_vg_sample.py mm_assets/datasets/coco/mirror.py mm_assets/datasets/vg/mirror.py mm_assets/datasets/pairs/caption_text.py
 	$(VENV)/bin/python scripts/make_coco_vg_sample.py --out $(COCO_VG_SAMPLE)
 	touch $@
 bench-captions: venv venv-fairseq
