@@ -104,3 +104,13 @@ def test_a_damaged_image_zip_found_at_extraction_is_removed_and_named(coco_vg_mi
                     coco_source=CocoSource(split="train2014"))
     assert err.value.allow_retries is False and not raw.exists()
     assert not (tmp_path / "coco" / "images" / "train2014").exists()
+
+
+def test_the_pairs_settings_are_bound_from_the_environment(monkeypatch):
+    monkeypatch.setenv("MM_COCO_SPLIT", "train2014")
+    monkeypatch.setenv("MM_PAIRS_VG", "concat")
+    monkeypatch.delenv("MM_VG_IMAGES_URL", raising=False)
+    assert isinstance(CocoSource.from_env().split, dg.EnvVar)
+    assert isinstance(PairsSettings.from_env().vg, dg.EnvVar)
+    assert VgSource.from_env().images_url == "https://cs.stanford.edu/people/rak248/VG_100K_2"
+    assert CocoSource(split="train2014").chosen_split().pairs == 414_113
