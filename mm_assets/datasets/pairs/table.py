@@ -175,9 +175,10 @@ def write_pairs_table(
 
 
 def batched(groups: Iterable[tuple[int, str, list[str]]], source: str,
-            size: int = ENCODE_BATCH_ROWS) -> Iterator[PendingPairs]:
+            size: int | None = None) -> Iterator[PendingPairs]:
     """(image_id, image, cleaned captions) groups in `PendingPairs` batches of about `size` pairs
-    (a group is not split)."""
+    (default `ENCODE_BATCH_ROWS`; a group is not split)."""
+    size = size or ENCODE_BATCH_ROWS
     pending = PendingPairs(source)
     for image_id, image, captions in groups:
         if captions:

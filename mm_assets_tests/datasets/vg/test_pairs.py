@@ -116,3 +116,18 @@ def test_the_region_file_is_streamed_in_bounded_memory(tmp_path):
     # Five times the file, the same memory (read buffers, one image): nothing grows with the input.
     assert large_peak < 1.25 * small_peak + 200_000, (small_peak, large_peak)
     assert large_peak < large_size / 2
+
+
+def test_the_same_bytes_whatever_the_workers_and_batches(layout, caption_encoder, monkeypatch):
+    import mm_assets.datasets.pairs.table as table
+    import mm_assets.datasets.vg.pairs as vg_pairs
+
+    outputs = []
+    for workers, batch_rows in ((1, table.ENCODE_BATCH_ROWS), (3, 16)):  # then many small batches in flight
+        monkeypatch.setattr(table, "ENCODE_BATCH_ROWS", batch_rows)
+        monkeypatch.setattr(vg_pairs, "ENCODE_BATCH_ROWS", batch_rows)
+        concat = build_vg_concat_pairs(layout.vg, caption_encoder, workers=workers)
+        regions = build_vg_pairs(layout.vg, caption_encoder, workers=workers)
+        outputs.append((layout.vg.concat_pairs.read_bytes(), layout.vg.pairs.read_bytes()))
+    assert outputs[0] == outputs[1]
+    assert concat.table.rows > 16 and regions.table.rows > 16
