@@ -17,7 +17,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml constraints/main.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -c constraints/main.txt -e '.[test]'
+	$(VENV)/bin/pip install --quiet -c constraints/main.txt -e '.[test,deploy]'
 	touch $@
 
 venv-fairseq: $(FAIRSEQ_VENV)/.installed
