@@ -4,10 +4,11 @@ merged, with the resources they share."""
 import dagster as dg
 
 from mm_assets.defs import owt, tokenizer
+from mm_assets.defs.shared.executor import executor_from_env
 from mm_assets.defs.shared.resources import shared_resources
 
 defs = dg.Definitions.merge(
     tokenizer.defs,
     owt.defs,
-    dg.Definitions(resources=shared_resources()),
+    dg.Definitions(resources=shared_resources(), executor=executor_from_env()),
 )
