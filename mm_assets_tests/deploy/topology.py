@@ -180,6 +180,7 @@ def pipeline_env(*, data_root: Path, home: Path, owt_mirror: Path, bpe_dir: Path
                  if not k.startswith(("DAGSTER_", "MM_EXECUTOR", "MM_CELERY_"))}
     return {
         **inherited,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # dagster-celery starts `celery` from PATH
         "PYTHONPATH": str(REPO),
         "DAGSTER_HOME": str(home),
         "MM_DATA_ROOT": str(data_root),
