@@ -49,3 +49,10 @@ bench: venv venv-fairseq
 
 clean:
 	rm -rf data/demo demo_home $(SAMPLE)
+
+# The README's pictures of the UI (docs/img/*.png): the browser test over the native deployment
+# (PostgreSQL, code server, daemon, webserver; needs what `make test` needs) saves them there.
+.PHONY: ui-screenshots
+ui-screenshots: venv venv-fairseq
+	MM_UI_SCREENSHOTS="$(abspath docs/img)" MM_TEST_GPT2_BPE="$(GPT2_BPE_SOURCE)" \
+		$(VENV)/bin/python -m pytest -q -p no:cacheprovider mm_assets_tests/deploy/test_ui.py

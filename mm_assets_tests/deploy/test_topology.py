@@ -2,13 +2,18 @@
 the daemon with the queued run coordinator, and the webserver; the sample's partitioned runs go in
 through the GraphQL API and their metadata comes back out of PostgreSQL."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
+import yaml
 
 from mm_assets.formats.fairseq_mmap import read_sizes
 
 from .conftest import PARTITIONS
-from .topology import LOCATION, graphql, instance_on
+from .topology import BIN, LOCATION, REPO, graphql, instance_on
 
 pytestmark = [
     pytest.mark.e2e,
@@ -118,3 +123,25 @@ def test_the_cc3m_recheck_schedule_is_loaded_and_can_be_started(topology):
         assert scheduler["healthy"] and scheduler["lastHeartbeatErrors"] == []
     finally:
         graphql(topology.url, "mutation($id: String!) { stopRunningSchedule(id: $id) { __typename } }", {"id": state_id})
+
+
+def test_the_compose_health_checks_pass_against_the_native_services(topology, postgres):
+    """docker-compose.yml's own health-check commands, pointed at the native servers' ports."""
+    services = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    ports = {"4000": str(topology.code_port), "127.0.0.1:3000": f"127.0.0.1:{topology.web_port}"}
+
+    def command(test: list[str]) -> list[str]:
+        kind, *argv = test
+        if kind == "CMD-SHELL":
+            return ["sh", "-c", argv[0].replace("$$", "$")]
+        for old, new in ports.items():
+            argv = [arg.replace(old, new) for arg in argv]
+        return [sys.executable if argv[0] == "python" else str(BIN / argv[0]), *argv[1:]]
+
+    env = {**topology.env, "POSTGRES_USER": postgres.USER, "POSTGRES_DB": topology.env["DAGSTER_PG_DB"],
+           "PGHOST": "127.0.0.1", "PGPORT": str(postgres.port),
+           "PATH": f"{postgres.bin_dir}{os.pathsep}{topology.env['PATH']}"}
+    for name in ("postgres", "code", "webserver"):
+        argv = command(services[name]["healthcheck"]["test"])
+        result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, (name, argv, result.stdout, result.stderr)
