@@ -80,7 +80,7 @@ class Service:
                 raise
             except Exception:  # not ready yet (connection refused, a half-started server)
                 pass
-            time.sleep(0.5)
+            time.sleep(0.2)
         raise ServiceError(f"{self.name}: no {what} after {timeout:.0f} s:\n{self.log_tail()}")
 
     def tree(self) -> list[psutil.Process]:
@@ -107,7 +107,7 @@ class Service:
                 self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 pass
-        for sig in (signal.SIGTERM, signal.SIGKILL):
+        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10)):
             try:
                 os.killpg(self.pid, sig)
             except (ProcessLookupError, PermissionError):
@@ -117,7 +117,7 @@ class Service:
                     process.send_signal(sig)
                 except psutil.NoSuchProcess:
                     pass
-            _, alive = psutil.wait_procs(processes, timeout=10)
+            _, alive = psutil.wait_procs(processes, timeout=wait)
             if not alive and not self.alive():
                 break
         try:

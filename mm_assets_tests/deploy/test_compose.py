@@ -1,7 +1,7 @@
 """docker-compose.yml, the Dockerfile, dagster.yaml, the workspace and .env.example, checked without
 a Docker engine: the four services and their health checks, volumes and image build, no secret
 in a committed file, the webserver on loopback, and the files agreeing with each other. Fast: no
-process but the linters."""
+process but hadolint (docker-compose's own validation is marked e2e)."""
 
 import re
 import shutil
@@ -194,6 +194,7 @@ def test_hadolint_finds_nothing():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.e2e  # docker-compose is a Python program of its own: about a second a run
 @pytest.mark.skipif(DOCKER_COMPOSE is None, reason="Debian's docker-compose (the validator) is not installed")
 @pytest.mark.parametrize("profile", [[], ["--profile", "celery"]])
 def test_docker_compose_validates_the_file_with_the_example_env(tmp_path, profile):

@@ -50,6 +50,7 @@ def test_celery_without_its_urls_is_refused(missing):
         executor_from_env({**CELERY, missing: "broker:6379"})
 
 
+@pytest.mark.e2e  # a fresh interpreter importing Dagster: a few seconds
 def test_the_code_location_fails_to_load_with_that_message():
     env = {**os.environ, "MM_EXECUTOR": "spark", "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
     result = subprocess.run([sys.executable, "-c", "import mm_assets.definitions"], env=env,
