@@ -98,6 +98,20 @@ def test_download_pools_are_limited_by_dagster_yaml(topology, topology_runs):
         concurrencyLimit(concurrencyKey: "owt_download") { slotCount } } }""")["instance"]
     assert data["poolConfig"] == {"poolGranularity": "op", "defaultPoolLimit": 2}
     assert data["concurrencyLimit"]["slotCount"] == 2
+    # the three partition runs ran at once; their download steps never more than 2 at a time
+    import dagster as dg
+
+    with instance_on(topology.home, topology.env) as instance:
+        edges = []
+        for partition in PARTITIONS:
+            for record in instance.all_logs(topology_runs[partition]):
+                event = record.dagster_event
+                if event and event.step_key == "owt_raw_slice" and event.event_type in (
+                        dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS):
+                    edges.append((record.timestamp, 1 if event.event_type == dg.DagsterEventType.STEP_START else -1))
+    assert len(edges) == 2 * len(PARTITIONS)
+    running = [sum(step for _, step in sorted(edges, key=lambda e: (e[0], e[1]))[:i + 1]) for i in range(len(edges))]
+    assert max(running) <= 2
 
 
 def test_the_cc3m_recheck_schedule_is_loaded_and_can_be_started(topology):
