@@ -17,7 +17,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml constraints/main.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -c constraints/main.txt -e '.[test]'
+	$(VENV)/bin/pip install --quiet -c constraints/main.txt -e '.[test,deploy]'
 	touch $@
 
 venv-fairseq: $(FAIRSEQ_VENV)/.installed
@@ -62,3 +62,10 @@ $(COCO_VG_SAMPLE)/.generated: $(VENV)/.installed scripts/make_coco_vg_sample.py 
 	touch $@
 bench-captions: venv venv-fairseq
 	MM_GPT2_BPE_URL="$(GPT2_BPE_SOURCE)" $(VENV)/bin/python benchmarks/captions.py $(BENCH_ARGS)
+
+# The README's pictures of the UI (docs/img/*.png): the browser test over the native deployment
+# (PostgreSQL, code server, daemon, webserver; needs what `make test` needs) saves them there.
+.PHONY: ui-screenshots
+ui-screenshots: venv venv-fairseq
+	MM_UI_SCREENSHOTS="$(abspath docs/img)" MM_TEST_GPT2_BPE="$(GPT2_BPE_SOURCE)" \
+		$(VENV)/bin/python -m pytest -q -p no:cacheprovider mm_assets_tests/deploy/test_ui.py

@@ -1,10 +1,10 @@
 """The one code location (`dagster dev -m mm_assets.definitions`): every dataset's definitions,
-merged, with the resources they share."""
+merged, with the resources they share and the executor `MM_EXECUTOR` picks."""
 
 import dagster as dg
 
-from mm_assets.defs import owt, tokenizer
-from mm_assets.defs import coco, pairs, vg
+from mm_assets.defs import coco, owt, pairs, tokenizer, vg
+from mm_assets.defs.shared.executor import executor_from_env
 from mm_assets.defs.shared.resources import shared_resources
 
 defs = dg.Definitions.merge(
@@ -13,5 +13,5 @@ defs = dg.Definitions.merge(
     coco.defs,
     vg.defs,
     pairs.defs,
-    dg.Definitions(resources=shared_resources()),
+    dg.Definitions(resources=shared_resources(), executor=executor_from_env()),
 )
