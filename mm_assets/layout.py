@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from mm_assets.datasets.cc3m.paths import Cc3mPaths
 from mm_assets.datasets.owt.paths import OwtPaths
 
 
@@ -19,3 +20,7 @@ class DataLayout:
     @property
     def owt(self) -> OwtPaths:
         return OwtPaths(self.root / "owt")
+
+    @property
+    def cc3m(self) -> Cc3mPaths:
+        return Cc3mPaths(self.root / "cc3m")
