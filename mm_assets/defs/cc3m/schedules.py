@@ -5,7 +5,6 @@ instance's pool limit decides how many shards are crawled at once. The cron come
 `MM_CC3M_RECHECK_CRON` when the code location loads (UTC).
 """
 
-
 import os
 
 import dagster as dg
