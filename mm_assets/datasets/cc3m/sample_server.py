@@ -16,17 +16,20 @@ from __future__ import annotations
 
 import asyncio
 import random
+from typing import Callable
 
 from aiohttp import web
 
 CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
-ERROR_PAGE = (b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>"
-              b"<body><h1>Not Found</h1><p>The requested image was not found on this server.</p></body></html>\n")
+ERROR_PAGE = ("<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>"
+              "<body><h1>Not Found</h1><p>The requested image was not found on this server.</p></body></html>\n")
 
 
 def make_app(images: dict[str, bytes], placeholder: bytes, *, slow_s: float = 30.0,
-             max_delay_s: float = 0.0, seed: int | None = None) -> web.Application:
-    """`max_delay_s`: each answer waits a random time up to this, so completions come in any order."""
+             max_delay_s: float = 0.0, seed: int | None = None,
+             on_request: Callable[[str, str], None] | None = None) -> web.Application:
+    """`max_delay_s`: each answer waits a random time up to this, so completions come in any order.
+    `on_request(method, path)` is told of every request (tests count them)."""
     rng = random.Random(seed)
 
     async def delay() -> None:
@@ -36,10 +39,12 @@ def make_app(images: dict[str, bytes], placeholder: bytes, *, slow_s: float = 30
     def image_response(name: str, **headers) -> web.Response:
         data = images.get(name)
         if data is None:
-            raise web.HTTPNotFound(body=ERROR_PAGE, content_type="text/html")
+            raise web.HTTPNotFound(text=ERROR_PAGE, content_type="text/html")
         return web.Response(body=data, headers={"Content-Type": _content_type(name), **headers})
 
     async def image(request: web.Request) -> web.StreamResponse:
+        if on_request:
+            on_request(request.method, request.path)
         await delay()
         behaviour, rest = request.match_info["behaviour"], request.match_info["rest"]
         if behaviour in ("img", "tiny"):
@@ -57,15 +62,15 @@ def make_app(images: dict[str, bytes], placeholder: bytes, *, slow_s: float = 30
                 return image_response(name)
             raise web.HTTPFound(f"/redirect/{left - 1}/{name}")
         if behaviour == "missing":
-            raise web.HTTPNotFound(body=ERROR_PAGE, content_type="text/html")
+            raise web.HTTPNotFound(text=ERROR_PAGE, content_type="text/html")
         if behaviour == "gone":
-            raise web.HTTPGone(body=ERROR_PAGE, content_type="text/html")
+            raise web.HTTPGone(text=ERROR_PAGE, content_type="text/html")
         if behaviour == "error":
-            raise web.HTTPInternalServerError(body=b"<html><body>Internal error</body></html>", content_type="text/html")
+            raise web.HTTPInternalServerError(text="<html><body>Internal error</body></html>", content_type="text/html")
         if behaviour == "html":
-            return web.Response(body=ERROR_PAGE, content_type="text/html")
+            return web.Response(body=ERROR_PAGE.encode(), content_type="text/html")
         if behaviour == "html-as-image":
-            return web.Response(body=ERROR_PAGE, headers={"Content-Type": "image/jpeg"})
+            return web.Response(body=ERROR_PAGE.encode(), headers={"Content-Type": "image/jpeg"})
         if behaviour == "slow":
             await asyncio.sleep(slow_s)
             return image_response(rest)
@@ -78,9 +83,11 @@ def make_app(images: dict[str, bytes], placeholder: bytes, *, slow_s: float = 30
             raise web.HTTPFound("/static/photo_unavailable.png")
         if behaviour == "placeholder":
             return web.Response(body=placeholder, content_type="image/png")
-        raise web.HTTPNotFound(body=ERROR_PAGE, content_type="text/html")
+        raise web.HTTPNotFound(text=ERROR_PAGE, content_type="text/html")
 
     async def placeholder_file(request: web.Request) -> web.Response:
+        if on_request:
+            on_request(request.method, request.path)
         return web.Response(body=placeholder, content_type="image/png")
 
     app = web.Application()
