@@ -11,13 +11,13 @@ import dagster as dg
 
 from mm_assets.defs.shared.resources import setting_error
 
-from .partitions import CC3M_SHARDS, cc3m_shards
+from .partitions import CC3M_SHARDS
 
 RECHECK_CRON_VARIABLE = "MM_CC3M_RECHECK_CRON"
 DEFAULT_RECHECK_CRON = "0 4 * * 1"  # Mondays, 04:00 UTC
 
 cc3m_availability_job = dg.define_asset_job(
-    "cc3m_availability_job", selection=dg.AssetSelection.assets("cc3m_availability"), partitions_def=cc3m_shards,
+    "cc3m_availability_job", selection=dg.AssetSelection.assets("cc3m_availability"),
     description="Check one shard's URLs again (a new dated snapshot of cc3m_availability).",
 )
 
