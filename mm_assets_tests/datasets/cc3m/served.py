@@ -72,3 +72,21 @@ def served_sample(directory: Path, rows: int, *, seed: int = 0, max_delay_s: flo
         index = directory / "GCC-training.tsv"
         index.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         yield ServedSample(sample, index, [line.split("\t", 1)[1] for line in lines], server, requests)
+
+
+def expected_subset(sample: Sample, *, shard_size: int, size: int, repeats: int) -> list[int]:
+    """The subset's row ids, worked out from the sample's behaviours alone (not by the code under
+    test): the first `size` rows that end `ok`, over the shortest run of shards that holds them,
+    less the placeholder's direct copies once a placeholder redirect is among those shards or its
+    bytes reach `repeats` URLs there."""
+    statuses = [expected_status(row.path) for row in sample.rows]
+    shards = -(-len(statuses) // shard_size)
+    for last in range(shards):
+        rows = range(min((last + 1) * shard_size, len(statuses)))
+        copies = [r for r in rows if sample.rows[r].path.startswith("/placeholder/")]
+        redirects = [r for r in rows if sample.rows[r].path.startswith("/to-placeholder/")]
+        placeholder_out = bool(redirects) or len(copies) + len(redirects) >= repeats
+        valid = [r for r in rows if statuses[r] == "ok" and not (placeholder_out and r in copies)]
+        if len(valid) >= size:
+            return valid[:size]
+    raise ValueError("the sample holds too few valid rows")
