@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ class Journal:
     def __init__(self, path: Path, handle, entries: list[Entry]) -> None:
         self.path, self._handle, self.entries = path, handle, entries
         self._reader = open(path, "rb")
+        self._lock = threading.Lock()  # appends may come from several threads
 
     @classmethod
     def open(cls, path: str | os.PathLike, identity: dict[str, Any]) -> "Journal":
@@ -51,30 +53,29 @@ class Journal:
                 fresh.flush()
                 os.fsync(fresh.fileno())
             end = len(first)
-        handle = open(path, "r+b")
+        handle = open(path, "r+b", buffering=0)  # bodies are large: written straight, not copied twice
         handle.truncate(end)  # a torn last record goes
         handle.seek(end)
         return cls(path, handle, entries)
 
     def append(self, header: dict[str, Any], body: bytes = b"") -> Entry:
+        """Record one finished item; safe to call from several threads."""
         data = json.dumps(header, sort_keys=True).encode()
-        crc = zlib.crc32(body, zlib.crc32(data))
-        self._handle.write(_FRAME.pack(_MARK, len(data), len(body), crc))
-        self._handle.write(data)
-        offset = self._handle.tell()
-        self._handle.write(body)
-        entry = Entry(header, offset, len(body))
-        self.entries.append(entry)
+        crc = zlib.crc32(body, zlib.crc32(data))  # outside the lock: zlib releases the GIL
+        frame = _FRAME.pack(_MARK, len(data), len(body), crc) + data
+        with self._lock:
+            start = self._handle.seek(0, os.SEEK_END)
+            _write_all(self._handle, frame)
+            _write_all(self._handle, body)
+            entry = Entry(header, start + len(frame), len(body))
+            self.entries.append(entry)
         return entry
 
     def read_body(self, entry: Entry) -> bytes:
-        self._handle.flush()
-        self._reader.seek(entry.offset)
-        return self._reader.read(entry.length)
+        return os.pread(self._reader.fileno(), entry.length, entry.offset)
 
     def sync(self) -> None:
         """Make what was appended survive a crash of the machine (a killed process loses nothing)."""
-        self._handle.flush()
         os.fsync(self._handle.fileno())
 
     def close(self) -> None:
@@ -92,6 +93,12 @@ class Journal:
         if not self._handle.closed:
             self.sync()
             self.close()
+
+
+def _write_all(handle, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[handle.write(view):]
 
 
 def _read_whole_records(path: Path, first: bytes) -> tuple[list[Entry], int]:

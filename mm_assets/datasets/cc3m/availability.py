@@ -26,7 +26,7 @@ from mm_assets.datasets.cc3m.paths import Cc3mPaths
 from mm_assets.datasets.cc3m.rules import PLACEHOLDER
 from mm_assets.fetch.crawl import Crawler, CrawlLimits, CrawlResult, crawl_each, run_crawl
 from mm_assets.fetch.http import FetchPolicy
-from mm_assets.fetch.outcomes import OK
+from mm_assets.fetch.outcomes import OK, TIMEOUT
 from mm_assets.formats.parquet import write_parquet
 from mm_assets.images.placeholders import placeholder_url
 
@@ -46,6 +46,7 @@ class Snapshot:
     table: pa.Table
     statuses: Tally
     seconds: float
+    answered_s: float  # until the last answer that was not a timeout (the rest waited for timeouts)
 
     @property
     def checked(self) -> int:
@@ -77,8 +78,8 @@ def check_shard(
     if path.exists():
         raise FileExistsError(f"{path} exists: a snapshot of shard {shard} was taken this second already")
     progress = Progress(f"check shard {shard}", log, total=rows.num_rows, unit="URLs")
-    results = run_crawl(_check_all(list(zip(rows["row_id"].to_pylist(), rows["url"].to_pylist())),
-                                   policy, limits, progress))
+    results, answered_s = run_crawl(_check_all(list(zip(rows["row_id"].to_pylist(), rows["url"].to_pylist())),
+                                               policy, limits, progress))
     progress.finish()
     results.sort(key=lambda pair: pair[0])
     statuses = Tally()
@@ -93,7 +94,7 @@ def check_shard(
             columns[name].append(value)
     table = pa.table(columns, schema=SNAPSHOT_SCHEMA)
     write_parquet(table, path, compression="zstd")
-    return Snapshot(path, stamp, table, statuses, time.monotonic() - started)
+    return Snapshot(path, stamp, table, statuses, time.monotonic() - started, answered_s)
 
 
 def classify(result: CrawlResult) -> str:
@@ -105,14 +106,17 @@ def classify(result: CrawlResult) -> str:
 
 
 async def _check_all(items: list[tuple[int, str]], policy: FetchPolicy, limits: CrawlLimits,
-                     progress: Progress) -> list[tuple[int, CrawlResult]]:
+                     progress: Progress) -> tuple[list[tuple[int, CrawlResult]], float]:
     results: list[tuple[int, CrawlResult]] = []
+    started = answered = time.monotonic()
     async with Crawler(policy, limits) as crawler:
         async for (row_id, _), result in crawl_each(items, lambda item: crawler.check(item[1]),
                                                     concurrency=limits.concurrency):
             results.append((row_id, result))
             progress.advance(1)
-    return results
+            if result.status != TIMEOUT:
+                answered = time.monotonic()
+    return results, answered - started
 
 
 @dataclass(frozen=True)

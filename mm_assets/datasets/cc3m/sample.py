@@ -155,7 +155,8 @@ def _failing_path(rng, behaviour, row_id, names, images, realistic) -> str:
     if behaviour == "redirect-loop":
         return f"/redirect/6/{row_id:07d}.jpg"
     if behaviour == "bad-url":
-        return rng.choice(["ftp://files.example.com/{n}.jpg", "http:///{n}.jpg", "data:image/png;base64,{n}"]).format(n=row_id)
+        # Loopback or hostless: no tool, however lax, sends a DNS query or a packet off this machine.
+        return rng.choice(["ftp://127.0.0.1:9/{n}.jpg", "http:///{n}.jpg", "data:image/png;base64,{n}"]).format(n=row_id)
     return f"/{behaviour}/{row_id:07d}.jpg"
 
 

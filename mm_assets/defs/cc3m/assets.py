@@ -132,6 +132,8 @@ def cc3m_availability(
         **_status_counts(snapshot.statuses),
         "success_rate": round(snapshot.ok / snapshot.checked, 4) if snapshot.checked else 0.0,
         "urls_per_second": round(snapshot.checked / snapshot.seconds, 1) if snapshot.seconds else 0.0,
+        "seconds": round(snapshot.seconds, 2),
+        "seconds_until_last_answer": round(snapshot.answered_s, 2),  # the rest waited for timeouts
         "snapshots": len(history),
         "availability_over_snapshots": dg.MetadataValue.md(history_chart(history)),
         "failures": dg.MetadataValue.md(snapshot.statuses.as_markdown()),
@@ -183,7 +185,9 @@ def cc3m_image_cache(
         "valid_share": round(summary.images / summary.rows, 4) if summary.rows else 0.0,
         "fetched_by_this_run": summary.fetched,
         "resumed_from_journal": summary.resumed,
-        "images_per_second": round(summary.fetched / summary.seconds, 1) if summary.seconds else 0.0,
+        "images_per_second": round(summary.images / summary.seconds, 1) if summary.seconds else 0.0,
+        "seconds": round(summary.seconds, 2),
+        "seconds_until_last_answer": round(summary.answered_s, 2),  # the rest waited for timeouts
         "failures": dg.MetadataValue.md(summary.statuses.as_markdown()),
     })
 
