@@ -4,6 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 FAIRSEQ_VENV := .venv-fairseq
 SAMPLE := sample/owt
+CC3M_SAMPLE := sample/cc3m
 # The BPE files for the demo and tests: MM_GPT2_BPE_URL if set, else ../shared/gpt2_bpe where it
 # exists, else the official URL (each file is verified against its pinned sha256 either way).
 OFFICIAL_GPT2_BPE_URL := https://dl.fbaipublicfiles.com/fairseq/gpt2_bpe
@@ -34,8 +35,14 @@ $(SAMPLE)/.generated: $(VENV)/.installed scripts/make_owt_sample.py mm_assets/da
 	$(VENV)/bin/python scripts/make_owt_sample.py --out $(SAMPLE)
 	touch $@
 
-demo: venv venv-fairseq sample
-	MM_GPT2_BPE_URL="$(GPT2_BPE_SOURCE)" VENV=$(VENV) SAMPLE=$(SAMPLE) bash scripts/demo.sh
+.PHONY: sample-cc3m bench-cc3m
+sample-cc3m: $(CC3M_SAMPLE)/.generated
+$(CC3M_SAMPLE)/.generated: $(VENV)/.installed scripts/make_cc3m_sample.py mm_assets/datasets/cc3m/sample.py
+	$(VENV)/bin/python scripts/make_cc3m_sample.py --out $(CC3M_SAMPLE)
+	touch $@
+
+demo: venv venv-fairseq sample sample-cc3m
+	MM_GPT2_BPE_URL="$(GPT2_BPE_SOURCE)" VENV=$(VENV) SAMPLE=$(SAMPLE) CC3M_SAMPLE=$(CC3M_SAMPLE) bash scripts/demo.sh
 
 test: venv venv-fairseq
 	MM_TEST_GPT2_BPE="$(GPT2_BPE_SOURCE)" $(VENV)/bin/python -m pytest -ra $(PYTEST_ARGS)
@@ -47,5 +54,9 @@ test-fast: venv
 bench: venv venv-fairseq
 	MM_GPT2_BPE_URL="$(GPT2_BPE_SOURCE)" $(VENV)/bin/python benchmarks/owt_text.py $(BENCH_ARGS)
 
+# CC3M's image cache and availability check against img2dataset (its own venv, made if missing).
+bench-cc3m: venv
+	$(VENV)/bin/python benchmarks/cc3m_download.py $(BENCH_ARGS)
+
 clean:
-	rm -rf data/demo demo_home $(SAMPLE)
+	rm -rf data/demo demo_home $(SAMPLE) $(CC3M_SAMPLE)

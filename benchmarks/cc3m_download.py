@@ -117,8 +117,11 @@ def run_ours(kind: str, index_tsv: Path, data: Path, concurrency: int, timeout: 
     http = HttpResource(allow_private="1", timeout_s=str(timeout))
     crawl = Cc3mCrawl(concurrency=str(concurrency), per_host=str(concurrency), retries="0")
     limits = crawl.limits(timeout_s=http.total_timeout_s, connect_timeout_s=http.connect_timeout_s)
+    baseline = _rss_mib()  # interpreter, pyarrow, Pillow, aiohttp, dagster (for the settings classes)
+    sampler = _RssSampler().start()
     write_index(index_tsv, paths.index, shard_size=shard_size, max_malformed=0)
     info = read_index_info(paths.index)
+    cpu_before = _self_cpu()
     started = time.monotonic()
     statuses: Counter = Counter()
     images = image_bytes = 0
@@ -137,9 +140,46 @@ def run_ours(kind: str, index_tsv: Path, data: Path, concurrency: int, timeout: 
             statuses.update(snapshot.statuses.counts)
             answered += snapshot.answered_s
     seconds = time.monotonic() - started
-    cpu = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = _self_cpu() - cpu_before
+    sampler.stop()
     return {"seconds": seconds, "answered_s": answered, "urls": info.rows, "images": images, "image_bytes": image_bytes,
-            "statuses": dict(statuses), "peak_rss_mib": cpu.ru_maxrss / 1024, "cpu_s": cpu.ru_utime + cpu.ru_stime}
+            "statuses": dict(statuses), "baseline_rss_mib": baseline, "peak_rss_mib": sampler.peak, "cpu_s": cpu}
+
+
+def _self_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _rss_mib() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+class _RssSampler:
+    """The peak RSS of this process while the work runs (sampled every 20 ms)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> "_RssSampler":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _rss_mib())
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss_mib())
 
 
 def ours_in_a_process(kind: str, index_tsv: Path, data: Path, args, shard_size: int = SPEED_SHARD_SIZE) -> dict:
@@ -177,11 +217,13 @@ def run_img2dataset(binary: Path, urls_tsv: Path, out: Path, rows: int, mode: st
                "--disallowed_header_directives", '["noai","noimageai"]', "--resize_mode", "no"]
     options += ["--disable_all_reencoding", "True"] if mode == "as-served" else ["--skip_reencode", "True"]
     env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1", "PYTHONPATH": ""}
+    before = _children_cpu()
     started = time.monotonic()
     proc = subprocess.Popen([str(binary), *options], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
     peak = _peak_tree_rss(proc)
     seconds = time.monotonic() - started
+    cpu = _children_cpu() - before
     if proc.returncode:
         raise RuntimeError(proc.stderr.read()[-3000:])
     import pyarrow.parquet as pq
@@ -193,8 +235,14 @@ def run_img2dataset(binary: Path, urls_tsv: Path, out: Path, rows: int, mode: st
         for url, status, sha256 in zip(*(table[c].to_pylist() for c in ("url", "status", "sha256"))):
             if status == "success":
                 kept[url] = sha256
-    return {"seconds": seconds, "images": len(kept), "kept": kept, "peak_rss_mib": peak,
+    return {"seconds": seconds, "images": len(kept), "kept": kept, "peak_rss_mib": peak, "cpu_s": cpu,
             "own_duration_s": max(durations) if durations else float("nan")}
+
+
+def _children_cpu() -> float:
+    """CPU seconds of every child process reaped so far (with their own children)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _peak_tree_rss(proc: subprocess.Popen) -> float:
@@ -296,7 +344,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
                         help="our image-judging threads")
     parser.add_argument("--server-processes", type=int, default=max(1, len(os.sched_getaffinity(0)) // 2))
-    parser.add_argument("--rss-urls", default="2000,8000", help="two index sizes for the peak RSS figures")
+    parser.add_argument("--rss-urls", default="1000,4000", help="two index sizes for the peak RSS figures")
     parser.add_argument("--work", type=Path, default=Path("/tmp/cc3m_download_bench"))
     parser.add_argument("--img2dataset-venv", type=Path, default=Path("/work/venvs/img2dataset"))
     parser.add_argument("--skip-img2dataset", action="store_true")
@@ -336,7 +384,7 @@ def main() -> None:
         print(f"ours, availability check (check_shard): {check['urls']:,} URLs in {check['seconds']:.2f} s = "
               f"{check['urls'] / check['seconds']:,.0f} URLs/s; the last answer that was not a timeout came after "
               f"{check['answered_s']:.2f} s: {check['urls'] / check['answered_s']:,.0f} URLs/s before the wait for "
-              f"timeouts (target >= 3,000); peak RSS {check['peak_rss_mib']:.0f} MiB", flush=True)
+              f"timeouts (target >= 3,000); CPU {check['cpu_s']:.2f} s; peak RSS {check['peak_rss_mib']:.0f} MiB", flush=True)
         cache = ours_in_a_process("cache", index, work / "ours_cache", args)
         ours_rate = cache["images"] / cache["seconds"]
         print(f"ours, image cache (cache_shard): {cache['images']:,} valid images of {cache['urls']:,} URLs in "
@@ -353,9 +401,12 @@ def main() -> None:
                 own = theirs["images"] / theirs["own_duration_s"]
                 print(f"img2dataset ({mode}): {theirs['images']:,} images in {theirs['seconds']:.2f} s = {rate:,.0f} "
                       f"images/s (its own shard durations, start-up left out: {theirs['own_duration_s']:.2f} s = "
-                      f"{own:,.0f} images/s); peak RSS (all processes) {theirs['peak_rss_mib']:.0f} MiB", flush=True)
+                      f"{own:,.0f} images/s); CPU {theirs['cpu_s']:.1f} s (start-up included); "
+                      f"peak RSS (all processes) {theirs['peak_rss_mib']:.0f} MiB", flush=True)
                 print(f"  speed-up ours/img2dataset: {ours_rate / rate:.2f}x wall to wall; {ours_rate / own:.2f}x against "
-                      "its own durations (target >= 1.5x)", flush=True)
+                      f"its own durations (target >= 1.5x); CPU per image: ours {1000 * cache['cpu_s'] / cache['images']:.1f} "
+                      f"ms (the work only), img2dataset {1000 * theirs['cpu_s'] / theirs['images']:.1f} ms (start-up "
+                      "included)", flush=True)
                 print(f"  kept {sum(reasons.values())} images we reject: "
                       + (", ".join(f"{k} {v}" for k, v in reasons.most_common()) or "none"), flush=True)
     finally:
@@ -373,9 +424,10 @@ def main() -> None:
         finally:
             servers.close()
         rss.append((rows, figures))
-    print(f"peak RSS by index size (shards of {RSS_SHARD_SIZE:,} rows): " + "; ".join(
-        f"{rows:,} URLs: check {f['check']['peak_rss_mib']:.0f} MiB, cache {f['cache']['peak_rss_mib']:.0f} MiB"
-        for rows, f in rss))
+    print(f"peak RSS while working, by index size (shards of {RSS_SHARD_SIZE:,} rows, {args.concurrency} in flight; "
+          "before the work, after the imports, in brackets): " + "; ".join(
+              f"{rows:,} URLs: check {f['check']['peak_rss_mib']:.0f} MiB ({f['check']['baseline_rss_mib']:.0f}), "
+              f"cache {f['cache']['peak_rss_mib']:.0f} MiB ({f['cache']['baseline_rss_mib']:.0f})" for rows, f in rss))
 
 
 if __name__ == "__main__":
