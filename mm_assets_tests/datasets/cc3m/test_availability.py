@@ -23,6 +23,7 @@ def _expected_check(path: str) -> str:
     return CHECK_DIFFERS.get(behaviour, expected_status(path))
 
 
+@pytest.mark.e2e
 def test_snapshots_classify_every_row_and_are_never_overwritten(tmp_path):
     with served_sample(tmp_path, 70, seed=2) as served:
         paths = Cc3mPaths(tmp_path / "cc3m")

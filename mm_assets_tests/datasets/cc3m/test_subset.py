@@ -18,6 +18,7 @@ from mm_assets.fetch.crawl import CrawlLimits
 from mm_assets.fetch.http import FetchPolicy
 from mm_assets_tests.datasets.cc3m.served import served_sample
 
+pytestmark = pytest.mark.e2e  # caches three shards over HTTP first (a few seconds)
 SHARD = 10
 # Shard 00000: rows 0-9, 00001: 10-19, 00002: 20-29. "P" serves the placeholder's bytes directly,
 # "R" redirects to a placeholder location, "x" is a 404, "i" a real image.
