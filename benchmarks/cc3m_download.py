@@ -348,6 +348,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/cc3m_download_bench"))
     parser.add_argument("--img2dataset-venv", type=Path, default=Path("/work/venvs/img2dataset"))
     parser.add_argument("--skip-img2dataset", action="store_true")
+    parser.add_argument("--rss-only", action="store_true", help="only the peak RSS figures")
     parser.add_argument("--seed", type=int, default=0)
     # internal modes
     parser.add_argument("--serve", type=Path)
@@ -367,6 +368,12 @@ def main() -> None:
 
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
+    if not args.rss_only:
+        speed(args, work)
+    rss_by_index_size(args, work)
+
+
+def speed(args, work: Path) -> None:
     binary = None if args.skip_img2dataset else img2dataset_venv(args.img2dataset_venv)
     t0 = time.monotonic()
     sample_dir, paths_tsv, sample = write_inputs(args, work, args.urls, args.seed)
@@ -412,6 +419,11 @@ def main() -> None:
     finally:
         servers.close()
 
+
+def rss_by_index_size(args, work: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
     sizes = [int(n) for n in args.rss_urls.split(",")]
     rss = []
     for rows in sizes:

@@ -4,7 +4,7 @@ Images are real JPEG, PNG and WebP files made by Pillow from noise and gradients
 dimensions; about `failure_share` of the rows fail the way real CC3M links fail: 404 and 410,
 server errors, HTML error pages (some announced as images), timeouts, bodies cut short (short of
 their Content-Length, in a broken chunked encoding, or a file cut short on the server), placeholder redirects and placeholders served directly under many
-URLs, images too small, refusals by X-Robots-Tag, redirect chains (some too long), dead hosts,
+URLs, images too small, decompression bombs, refusals by X-Robots-Tag, redirect chains (some too long), dead hosts,
 bad URLs. Each row's path tells `sample_server` how to answer it (`/<behaviour>/<name>`).
 Everything is drawn from one seed: the same arguments give the same files.
 """
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import io
 import random
+import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from PIL import Image, ImageDraw
 FAILURES = {
     "missing": 0.30, "gone": 0.05, "error": 0.05, "html": 0.08, "html-as-image": 0.04, "slow": 0.03,
     "truncated": 0.04, "cut": 0.03, "partial-file": 0.03, "to-placeholder": 0.08, "placeholder": 0.07, "tiny": 0.04,
-    "noai": 0.03, "redirect-loop": 0.02, "dead-host": 0.08, "bad-url": 0.03,
+    "noai": 0.03, "redirect-loop": 0.02, "dead-host": 0.08, "bad-url": 0.03, "bomb": 0.01,
 }
 # behaviour -> share of the working rows: plain, a redirect or two, HEAD refused
 WORKING = {"img": 0.85, "redirect": 0.10, "no-head": 0.05}
@@ -80,6 +82,16 @@ def make_image(rng: random.Random, fmt: str, size: tuple[int, int], *, noise: fl
         image = image.convert("RGBA")  # some PNGs carry alpha
     image.save(buffer, format=fmt, **options)
     return buffer.getvalue()
+
+
+def decompression_bomb(side: int = 60_000) -> bytes:
+    """A small PNG that claims `side` x `side` pixels (a decompression bomb: 3.6 G pixels by default)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = zlib.compress(b"\0" * (1 + side // 8) * 64)  # the first rows of a 1-bit image; the rest missing
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
 
 
 def placeholder_image() -> bytes:
@@ -152,6 +164,10 @@ def _failing_path(rng, behaviour, row_id, names, images, realistic) -> str:
         name = f"{row_id:07d}.png"
         images[name] = make_image(rng, "PNG", (rng.randint(8, 24), rng.randint(8, 60)), noise=0.2)
         return f"/tiny/{name}"
+    if behaviour == "bomb":
+        name = f"{row_id:07d}-bomb.png"  # served as a plain image: only its header gives it away
+        images[name] = decompression_bomb()
+        return f"/img/{name}"
     if behaviour == "redirect-loop":
         return f"/redirect/6/{row_id:07d}.jpg"
     if behaviour == "bad-url":

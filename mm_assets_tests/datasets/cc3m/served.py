@@ -30,6 +30,8 @@ def expected_status(path: str) -> str:
     if "://" in path or path.startswith("data:"):
         return "bad_url"
     behaviour, _, rest = path.lstrip("/").partition("/")
+    if behaviour == "img" and rest.endswith("-bomb.png"):
+        return "too_many_pixels"
     if behaviour == "redirect":
         return "ok" if int(rest.partition("/")[0]) <= 5 else "too_many_redirects"
     return CACHE_STATUS[behaviour]

@@ -16,6 +16,7 @@ from mm_assets.datasets.cc3m.image_cache import cache_shard, complete_shard_iden
 from mm_assets.datasets.cc3m.index import read_shard, write_index
 from mm_assets.datasets.cc3m.paths import Cc3mPaths
 from mm_assets.datasets.cc3m.rules import ImageRules
+from mm_assets.datasets.cc3m.sample import generate_sample
 from mm_assets.fetch.content import sniff
 from mm_assets.fetch.crawl import CrawlLimits
 from mm_assets.fetch.http import FetchPolicy
@@ -34,9 +35,10 @@ def _cache(paths, shard="00000", limits=LIMITS, rules=ImageRules(), workers=2):
 
 @pytest.fixture(scope="module")
 def cached(tmp_path_factory):
-    """A 90-row sample in one shard, cached once."""
+    """A 90-row sample in one shard, half of it failing, cached once."""
     directory = tmp_path_factory.mktemp("cc3m_cache")
-    with served_sample(directory, 90, seed=7) as served:
+    sample = generate_sample(90, seed=38, failure_share=0.5)  # a seed whose rows reach 12 classes
+    with served_sample(directory, 90, sample=sample) as served:
         paths = Cc3mPaths(directory / "cc3m")
         write_index(served.index, paths.index, shard_size=100, max_malformed=0)
         summary = _cache(paths)
@@ -47,6 +49,9 @@ def test_every_row_ends_in_its_class(cached):
     served, paths, summary = cached
     table = pq.read_table(paths.shard_index("00000"))
     assert table["status"].to_pylist() == served.expected()
+    assert set(served.expected()) == {"ok", "http_error", "timeout", "connection_error", "too_many_redirects",
+                                      "not_an_image", "bad_url", "robots_refused", "truncated", "too_small",
+                                      "too_many_pixels", "placeholder"}
     assert table["row_id"].to_pylist() == list(range(90))
     assert summary.statuses["ok"] == served.expected().count("ok") == summary.images
     assert {key for key in summary.statuses.counts if key != "ok"} == {
@@ -118,6 +123,7 @@ from mm_assets.datasets.cc3m.image_cache import cache_shard
 from mm_assets.datasets.cc3m.index import read_shard
 from mm_assets.datasets.cc3m.paths import Cc3mPaths
 from mm_assets.datasets.cc3m.rules import ImageRules
+from mm_assets.datasets.cc3m.sample import generate_sample
 from mm_assets.fetch.content import sniff
 from mm_assets.fetch.crawl import CrawlLimits
 from mm_assets.fetch.http import FetchPolicy
