@@ -84,7 +84,10 @@ def judge(result: CrawlResult, rules: ImageRules) -> Judged:
     except InvalidImage as exc:
         return Judged(exc.reason, str(exc), result.http_status)
     if rules.resize_max_side and max(info.width, info.height) > rules.resize_max_side:
-        data, width, height, extension = _resized(body, rules.resize_max_side)
+        try:
+            data, width, height, extension = _resized(body, rules.resize_max_side)
+        except Exception as exc:  # it decoded once; a failure to re-encode is the image's, not ours
+            return Judged("undecodable", f"resize failed: {type(exc).__name__}: {exc}", result.http_status)
         return Judged(OK, "", result.http_status, sha256=hashlib.sha256(data).hexdigest(), width=width,
                       height=height, extension=extension, data=data,
                       served={"bytes": len(body), "sha256": sha256, "width": info.width, "height": info.height})
