@@ -1,7 +1,8 @@
 """The subset: the first N rows, by row id, whose image is cached and valid.
 
 Shards are taken in order, 00000, 00001, ...; the subset draws on the shortest run of them that
-holds N valid rows. Valid: the shard index says `ok`, and the bytes are not a placeholder by
+holds N valid rows (a shard counts only when cached from this index, with its shard size and the
+current image rules). Valid: the shard index says `ok`, and the bytes are not a placeholder by
 repetition (served for at least `repeats` distinct URLs among the shards drawn on) nor bytes
 learned from a placeholder (reached through a placeholder redirect or known hash) in those
 shards. That decision is taken over the shards drawn on as a whole, after they are all cached,
@@ -19,9 +20,11 @@ import pyarrow.parquet as pq
 
 from mm_assets.common.counts import Tally
 from mm_assets.common.atomic import atomic_write
-from mm_assets.datasets.cc3m.image_cache import complete_shard_identity
+from mm_assets.datasets.cc3m.image_cache import complete_shard_identity, shard_identity
+from mm_assets.datasets.cc3m.index import read_index_info, read_shard
 from mm_assets.datasets.cc3m.paths import Cc3mPaths
-from mm_assets.datasets.cc3m.rules import PLACEHOLDER
+from mm_assets.datasets.cc3m.rules import PLACEHOLDER, ImageRules
+from mm_assets.datasets.cc3m.shards import shard_keys
 from mm_assets.fetch.outcomes import OK
 from mm_assets.formats.parquet import write_parquet
 from mm_assets.formats.webdataset import sample_key
@@ -52,13 +55,20 @@ class Subset:
         return self.table["row_id"][-1].as_py()
 
 
-def select_subset(paths: Cc3mPaths, shards: list[str], *, size: int, repeats: int) -> Subset:
-    """The first `size` valid rows of the cached shards among `shards` (every shard, in order)."""
+def select_subset(paths: Cc3mPaths, *, size: int, repeats: int, rules: ImageRules) -> Subset:
+    """The first `size` valid rows of the index's shards cached under `rules`, taken in order."""
+    info = read_index_info(paths.index)
+    shards = shard_keys(info.lines, info.shard_size)
     drawn: list[str] = []
     parts: list[pa.Table] = []
     rows_seen = 0
+    stale = None
     for shard in shards:
-        if complete_shard_identity(paths, shard) is None:
+        found = complete_shard_identity(paths, shard)
+        if found is None:
+            break
+        if found != shard_identity(shard, read_shard(paths.index, shard), rules):
+            stale = shard  # cached from another index, shard size or image rules: not this one's
             break
         part = pq.read_table(paths.shard_index(shard), columns=_READ)
         parts.append(part.append_column("shard", pa.array([shard] * part.num_rows, pa.string())))
@@ -71,14 +81,19 @@ def select_subset(paths: Cc3mPaths, shards: list[str], *, size: int, repeats: in
             return _subset(table, valid, verdict, drawn, size)
     table = pa.concat_tables(parts) if parts else None
     have = int(pc.sum(_valid(table, _verdict(table, repeats))).as_py() or 0) if table is not None else 0
-    missing = _first_missing(paths, shards, drawn)
+    missing = _first_missing(shards, drawn)
     more = None
     if have and rows_seen:
         per_row = have / rows_seen
         shard_rows = max(1, rows_seen // max(1, len(drawn)))
         more = math.ceil((size - have) / per_row / shard_rows)
-    where = (f"shard {missing} is not cached (materialize cc3m_image_cache for it)" if missing
-             else "every registered shard is cached")
+    if stale:
+        where = (f"shard {stale} was cached under other settings (index, shard size or image rules): "
+                 "materialize cc3m_image_cache for it again")
+    elif missing:
+        where = f"shard {missing} is not cached (materialize cc3m_image_cache for it)"
+    else:
+        where = "every shard of the index is cached"
     estimate = (f"about {more} more shard(s) at this rate of {100 * have / rows_seen:.1f} % valid rows"
                 if more is not None else "no valid rows yet to estimate from")
     raise NotEnoughImages(
@@ -121,7 +136,7 @@ def _subset(table: pa.Table, valid: pa.Array, verdict: PlaceholderVerdict, drawn
     return Subset(subset, [shard for shard in drawn if shard <= used[-1]], verdict, dropped)
 
 
-def _first_missing(paths: Cc3mPaths, shards: list[str], drawn: list[str]) -> str | None:
+def _first_missing(shards: list[str], drawn: list[str]) -> str | None:
     rest = shards[len(drawn):]
     return rest[0] if rest else None
 

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 
 from mm_assets.datasets.cc3m.index import read_index_info, read_shard
 from mm_assets.datasets.cc3m.paths import Cc3mPaths
-from mm_assets.datasets.cc3m.shards import shard_keys
+from mm_assets.datasets.cc3m.rules import ImageRules
 from mm_assets.datasets.cc3m.subset import NotEnoughImages, select_subset
 from mm_assets.fetch.outcomes import OK
 from mm_assets.formats.webdataset import iter_samples, member_offsets, sample_key
@@ -95,13 +95,12 @@ def shard_problems(paths: Cc3mPaths, shard: str) -> tuple[list[str], int]:
     return [f"{problem}; {redo}" for problem in problems], len(keys)
 
 
-def subset_problems(paths: Cc3mPaths, *, size: int, repeats: int) -> list[str]:
+def subset_problems(paths: Cc3mPaths, *, size: int, repeats: int, rules: ImageRules) -> list[str]:
     """The subset files are the selection made again from the shards, and every image resolves."""
     if not (paths.subset.is_file() and paths.subset_ids_urls.is_file()):
         return ["subset.parquet or subset_ids_urls.tsv is missing; materialize cc3m_subset"]
-    info = read_index_info(paths.index)
     try:
-        again = select_subset(paths, shard_keys(info.lines, info.shard_size), size=size, repeats=repeats)
+        again = select_subset(paths, size=size, repeats=repeats, rules=rules)
     except NotEnoughImages as exc:
         return [f"the selection cannot be made again: {exc}"]
     written = pq.read_table(paths.subset)

@@ -10,7 +10,7 @@ from mm_assets.datasets.cc3m.image_cache import (
     SHARD_SCHEMA, cache_shard, complete_shard_identity, shard_identity, stored_shard_summary,
 )
 from mm_assets.datasets.cc3m.index import (
-    INDEX_SCHEMA, IndexFileError, read_index_info, read_shard, verify_index_file, write_index,
+    INDEX_SCHEMA, IndexFileError, read_shard, verify_index_file, write_index,
 )
 from mm_assets.datasets.cc3m.rules import STATUSES
 from mm_assets.datasets.cc3m.shards import shard_keys
@@ -227,11 +227,11 @@ def cc3m_subset(
 ) -> dg.MaterializeResult:
     layout = storage.layout
     paths = layout.cc3m
-    info = read_index_info(_require_index(storage))
-    shards = shard_keys(info.lines, info.shard_size)
+    _require_index(storage)
     size = cc3m_source.integer("subset_size")
     try:
-        subset = select_subset(paths, shards, size=size, repeats=cc3m_crawl.integer("placeholder_repeats"))
+        subset = select_subset(paths, size=size, repeats=cc3m_crawl.integer("placeholder_repeats"),
+                               rules=cc3m_crawl.image_rules())
     except NotEnoughImages as exc:
         raise dg.Failure(str(exc), allow_retries=False, metadata={
             "valid_images": exc.have, "more_shards_needed": exc.more_shards if exc.more_shards is not None else -1,

@@ -58,4 +58,4 @@ def subset_is_first_valid_rows(storage: StorageResource, cc3m_source: Cc3mSource
                                cc3m_crawl: Cc3mCrawl) -> dg.AssetCheckResult:
     return _guarded(lambda: _result(verify.subset_problems(
         storage.layout.cc3m, size=cc3m_source.integer("subset_size"),
-        repeats=cc3m_crawl.integer("placeholder_repeats"))))
+        repeats=cc3m_crawl.integer("placeholder_repeats"), rules=cc3m_crawl.image_rules())))
