@@ -188,13 +188,12 @@ class Crawler:
                           etag=response.headers.get("ETag"))
             if response.status != 200:
                 return CrawlResult(url, HTTP_ERROR, f"HTTP {response.status}", **common)
-            length = _content_length(response)
-            self._refuse_size(length, common)
-            if length is not None:
-                body = await response.read()  # aiohttp stops at Content-Length, or fails short of it
-            else:
-                body = await _read_up_to(response, self.limits.max_bytes + 1)
-                self._refuse_size(len(body), common)
+            self._refuse_size(_content_length(response), common)
+            # Read with the cap whatever was announced: a body the server compressed anyway
+            # (we ask for identity) is capped after decompression, so a gzip bomb stops at the cap.
+            # A body that ends short of its Content-Length or last chunk raises: `truncated`.
+            body = await _read_up_to(response, self.limits.max_bytes + 1)
+            self._refuse_size(len(body), common)
         return CrawlResult(url, OK, "", size=len(body), body=body, **common)
 
     def _refuse_size(self, size: int | None, common: dict) -> None:

@@ -301,3 +301,23 @@ async def test_crawl_each_reads_its_input_lazily_and_bounds_what_runs():
         assert len(consumed) - len(seen) <= 8 + 1  # `concurrency` running, and the one handed over
         seen.append(item)
     assert sorted(seen) == list(range(300)) and seen != list(range(300)) and peak[0] == 8
+
+
+async def test_a_compressed_body_is_capped_after_decompression():
+    """A server that gzips anyway (we ask for identity): 20 MB of zeros in 20 KB of gzip."""
+    import gzip
+
+    bomb = gzip.compress(b"\0" * 20_000_000)
+
+    async def handler(request):
+        return web.Response(body=bomb, headers={"Content-Type": "image/jpeg", "Content-Encoding": "gzip"})
+
+    app = web.Application()
+    app.router.add_get("/bomb", handler)
+    test_server = TestServer(app, host="127.0.0.1")
+    await test_server.start_server()
+    try:
+        result = await _fetch(f"http://127.0.0.1:{test_server.port}/bomb")
+    finally:
+        await test_server.close()
+    assert len(bomb) < LIMITS.max_bytes and result.status == "too_large" and result.body is None
