@@ -5,7 +5,7 @@
    the rows failing as CC3M links fail (404/410/500, HTML error pages, some sent as images,
    timeouts, bodies cut short, files cut short on the server, placeholder redirects and copies,
    tiny images, X-Robots-Tag noai, redirect loops, dead hosts, bad URLs). Its statistics are printed.
-2. A server: `--server-processes` aiohttp processes on uvloop sharing one port on 127.0.0.1
+2. A server: `--server-processes` aiohttp processes (on uvloop where installed) sharing one port on 127.0.0.1
    (SO_REUSEPORT), the images held in memory.
 3. Ours, through the library functions the assets call (`write_index` as cc3m_index does,
    `read_shard` + `cache_shard` per shard as cc3m_image_cache does, `check_shard` as
@@ -57,7 +57,6 @@ RSS_SHARD_SIZE = 1_000  # the RSS runs: the larger index has more shards, each a
 # the server (run as `--serve DIR --port P`, several processes on one port)
 
 def serve(sample_dir: Path, port: int, slow_s: float) -> None:
-    import uvloop
     from aiohttp import web
 
     from mm_assets.datasets.cc3m.sample_server import make_app
@@ -71,7 +70,11 @@ def serve(sample_dir: Path, port: int, slow_s: float) -> None:
         await web.TCPSite(runner, "127.0.0.1", port, reuse_port=True, backlog=4096).start()
         await asyncio.Event().wait()
 
-    uvloop.run(main())
+    try:
+        import uvloop  # the server's side only (dagster-webserver brings it): a faster server
+        uvloop.run(main())
+    except ImportError:
+        asyncio.run(main())
 
 
 class Servers:

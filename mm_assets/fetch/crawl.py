@@ -308,12 +308,3 @@ async def crawl_each(
         if running:
             await asyncio.gather(*running, return_exceptions=True)
 
-
-def run_crawl(main: Coroutine[None, None, R]) -> R:
-    """Run a crawl's coroutine on uvloop when it is installed (about twice the requests per core)."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency; plain asyncio still works
-        return asyncio.run(main)
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(main)

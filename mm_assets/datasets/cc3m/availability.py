@@ -10,6 +10,7 @@ carries its `shard` and `snapshot` as columns, so the whole history reads as one
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,7 +25,7 @@ from mm_assets.common.counts import Tally
 from mm_assets.common.progress import Progress
 from mm_assets.datasets.cc3m.paths import Cc3mPaths
 from mm_assets.datasets.cc3m.rules import PLACEHOLDER
-from mm_assets.fetch.crawl import Crawler, CrawlLimits, CrawlResult, crawl_each, run_crawl
+from mm_assets.fetch.crawl import Crawler, CrawlLimits, CrawlResult, crawl_each
 from mm_assets.fetch.http import FetchPolicy
 from mm_assets.fetch.outcomes import OK, TIMEOUT
 from mm_assets.formats.parquet import write_parquet
@@ -78,7 +79,7 @@ def check_shard(
     if path.exists():
         raise FileExistsError(f"{path} exists: a snapshot of shard {shard} was taken this second already")
     progress = Progress(f"check shard {shard}", log, total=rows.num_rows, unit="URLs")
-    results, answered_s = run_crawl(_check_all(list(zip(rows["row_id"].to_pylist(), rows["url"].to_pylist())),
+    results, answered_s = asyncio.run(_check_all(list(zip(rows["row_id"].to_pylist(), rows["url"].to_pylist())),
                                                policy, limits, progress))
     progress.finish()
     results.sort(key=lambda pair: pair[0])

@@ -27,7 +27,7 @@ from mm_assets.common.journal import Entry, Journal
 from mm_assets.common.progress import Progress
 from mm_assets.datasets.cc3m.paths import Cc3mPaths
 from mm_assets.datasets.cc3m.rules import ImageRules, judge
-from mm_assets.fetch.crawl import Crawler, CrawlLimits, crawl_each, run_crawl
+from mm_assets.fetch.crawl import Crawler, CrawlLimits, crawl_each
 from mm_assets.fetch.http import FetchPolicy
 from mm_assets.fetch.outcomes import OK, TIMEOUT
 from mm_assets.formats.parquet import parquet_writer
@@ -109,7 +109,7 @@ def cache_shard(
         if log and resumed:
             log(f"shard {shard}: {resumed:,} rows already fetched by a killed run are kept; {len(todo):,} to fetch")
         progress = Progress(f"shard {shard}", log, total=len(todo), unit="images")
-        answered_s = run_crawl(_fetch_into(journal, assembler, todo, policy=policy, limits=limits, rules=rules,
+        answered_s = asyncio.run(_fetch_into(journal, assembler, todo, policy=policy, limits=limits, rules=rules,
                                            workers=workers, progress=progress))
         progress.finish()
         journal.sync()
