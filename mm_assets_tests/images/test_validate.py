@@ -1,5 +1,6 @@
 """What counts as a whole, sane image: real files from Pillow, and each way they go wrong."""
 
+import contextlib
 import io
 
 import pytest
@@ -60,3 +61,13 @@ def test_whatever_a_damaged_file_makes_pillow_raise_is_a_reason(fmt):
             except InvalidImage as exc:
                 reasons.add(exc.reason)
     assert reasons and reasons <= {"not_an_image", "truncated", "too_small", "too_many_pixels", "undecodable"}
+
+
+@pytest.mark.parametrize("side", [10_000, 60_000])  # over Pillow's cap (it warns), over twice it (it refuses)
+def test_decompression_bombs_are_refused_by_their_header(side):
+    from mm_assets.datasets.cc3m.sample import decompression_bomb
+
+    with pytest.warns(Image.DecompressionBombWarning) if side == 10_000 else contextlib.nullcontext():
+        with pytest.raises(InvalidImage) as err:
+            inspect_image(decompression_bomb(side))
+    assert err.value.reason == "too_many_pixels"
