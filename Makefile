@@ -4,12 +4,14 @@ PYTHON ?= python3.11
 VENV := .venv
 FAIRSEQ_VENV := .venv-fairseq
 SAMPLE := sample/owt
+CC3M_SAMPLE := sample/cc3m
+COCO_VG_SAMPLE := sample/coco_vg
 # The BPE files for the demo and tests: MM_GPT2_BPE_URL if set, else ../shared/gpt2_bpe where it
 # exists, else the official URL (each file is verified against its pinned sha256 either way).
 OFFICIAL_GPT2_BPE_URL := https://dl.fbaipublicfiles.com/fairseq/gpt2_bpe
 GPT2_BPE_SOURCE := $(or $(MM_GPT2_BPE_URL),$(if $(wildcard ../shared/gpt2_bpe/encoder.json),$(abspath ../shared/gpt2_bpe),$(OFFICIAL_GPT2_BPE_URL)))
 
-.PHONY: all venv venv-fairseq sample demo test test-fast bench clean
+.PHONY: all venv venv-fairseq sample sample-owt sample-cc3m sample-coco-vg demo test test-fast bench bench-cc3m bench-captions clean
 
 all: venv venv-fairseq
 
@@ -29,13 +31,24 @@ $(FAIRSEQ_VENV)/.installed: constraints/fairseq.txt
 	$(FAIRSEQ_VENV)/bin/pip install --quiet -c constraints/fairseq.txt fairseq-fixed==0.12.3.1 dagster-pipes regex
 	touch $@
 
-sample: $(SAMPLE)/.generated
+# The bundled samples: generated in the upstream layouts, no network.
+sample: sample-owt sample-cc3m sample-coco-vg
+sample-owt: $(SAMPLE)/.generated
 $(SAMPLE)/.generated: $(VENV)/.installed scripts/make_owt_sample.py mm_assets/datasets/owt/mirror.py
 	$(VENV)/bin/python scripts/make_owt_sample.py --out $(SAMPLE)
 	touch $@
+sample-cc3m: $(CC3M_SAMPLE)/.generated
+$(CC3M_SAMPLE)/.generated: $(VENV)/.installed scripts/make_cc3m_sample.py mm_assets/datasets/cc3m/sample.py
+	$(VENV)/bin/python scripts/make_cc3m_sample.py --out $(CC3M_SAMPLE)
+	touch $@
+sample-coco-vg: $(COCO_VG_SAMPLE)/.generated
+$(COCO_VG_SAMPLE)/.generated: $(VENV)/.installed scripts/make_coco_vg_sample.py mm_assets/datasets/coco/mirror.py mm_assets/datasets/vg/mirror.py mm_assets/datasets/pairs/caption_text.py
+	$(VENV)/bin/python scripts/make_coco_vg_sample.py --out $(COCO_VG_SAMPLE)
+	touch $@
 
 demo: venv venv-fairseq sample
-	MM_GPT2_BPE_URL="$(GPT2_BPE_SOURCE)" VENV=$(VENV) SAMPLE=$(SAMPLE) bash scripts/demo.sh
+	MM_GPT2_BPE_URL="$(GPT2_BPE_SOURCE)" VENV=$(VENV) SAMPLE=$(SAMPLE) CC3M_SAMPLE=$(CC3M_SAMPLE) \
+		COCO_VG_SAMPLE=$(COCO_VG_SAMPLE) bash scripts/demo.sh
 
 test: venv venv-fairseq
 	MM_TEST_GPT2_BPE="$(GPT2_BPE_SOURCE)" $(VENV)/bin/python -m pytest -ra $(PYTEST_ARGS)
@@ -44,24 +57,17 @@ test: venv venv-fairseq
 test-fast: venv
 	MM_TEST_GPT2_BPE="$(GPT2_BPE_SOURCE)" $(VENV)/bin/python -m pytest -ra -m "not e2e" $(PYTEST_ARGS)
 
+# Benchmarks against the named references (README "Measured speed" and each dataset's section).
 bench: venv venv-fairseq
 	MM_GPT2_BPE_URL="$(GPT2_BPE_SOURCE)" $(VENV)/bin/python benchmarks/owt_text.py $(BENCH_ARGS)
-
-clean:
-	rm -rf data/demo demo_home $(SAMPLE)
-
-# --- image-text pairs: the COCO and VG sample for the demo, the caption benchmark ---
-.PHONY: bench-captions clean-coco-vg
-COCO_VG_SAMPLE := sample/coco_vg
-clean: clean-coco-vg
-clean-coco-vg:
-	rm -rf $(COCO_VG_SAMPLE)
-sample: $(COCO_VG_SAMPLE)/.generated
-$(COCO_VG_SAMPLE)/.generated: $(VENV)/.installed scripts/make_coco_vg_sample.py mm_assets/datasets/coco/mirror.py mm_assets/datasets/vg/mirror.py mm_assets/datasets/pairs/caption_text.py
-	$(VENV)/bin/python scripts/make_coco_vg_sample.py --out $(COCO_VG_SAMPLE)
-	touch $@
+# CC3M's image cache and availability check against img2dataset (its own venv, made if missing).
+bench-cc3m: venv
+	$(VENV)/bin/python benchmarks/cc3m_download.py $(BENCH_ARGS)
 bench-captions: venv venv-fairseq
 	MM_GPT2_BPE_URL="$(GPT2_BPE_SOURCE)" $(VENV)/bin/python benchmarks/captions.py $(BENCH_ARGS)
+
+clean:
+	rm -rf data/demo demo_home $(SAMPLE) $(CC3M_SAMPLE) $(COCO_VG_SAMPLE)
 
 # The README's pictures of the UI (docs/img/*.png): the browser test over the native deployment
 # (PostgreSQL, code server, daemon, webserver; needs what `make test` needs) saves them there.

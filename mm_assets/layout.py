@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from mm_assets.datasets.cc3m.paths import Cc3mPaths
+from mm_assets.datasets.coco.paths import COCO_DIR, CocoPaths
 from mm_assets.datasets.owt.paths import OwtPaths
-from mm_assets.datasets.coco.paths import CocoPaths, COCO_DIR
-from mm_assets.datasets.vg.paths import VgPaths, VG_DIR
 from mm_assets.datasets.pairs.paths import PairsPaths
+from mm_assets.datasets.vg.paths import VG_DIR, VgPaths
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,10 @@ class DataLayout:
     @property
     def owt(self) -> OwtPaths:
         return OwtPaths(self.root / "owt")
+
+    @property
+    def cc3m(self) -> Cc3mPaths:
+        return Cc3mPaths(self.root / "cc3m")
 
     @property
     def coco(self) -> CocoPaths:

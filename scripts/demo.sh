@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Materialize every asset on the bundled sample, with no network, exactly as CI drives the
-# pipeline: gpt2_bpe, then the OWT chain per slice, then the merged fairseq data directory.
+# Materialize every asset on the bundled samples, with no network, exactly as CI drives the
+# pipeline: gpt2_bpe and the OWT chain per slice; CC3M (index, shards, subset) from a loopback
+# server; COCO and VG, then the pair manifest (which takes in the CC3M subset).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -42,6 +43,50 @@ check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
 for key, execution in check.items():
     print(f"  check {key.name}: {execution.status.value}")
 print(f"Browse the runs: DAGSTER_HOME={os.environ['DAGSTER_HOME']} {os.environ.get('VENV', '.venv')}/bin/dagster dev -m mm_assets.definitions")
+PY
+
+# ---- CC3M: the index, availability and image cache per shard, then the subset --------------------
+# A loopback server over the generated sample answers the index's URLs as real hosts do (failures
+# included); the pipeline reaches it through the same HTTP code path as the real index.
+CC3M_SAMPLE=${CC3M_SAMPLE:-sample/cc3m}
+[ -f "$CC3M_SAMPLE/paths.tsv" ] || "$VENV/bin/python" scripts/make_cc3m_sample.py --out "$CC3M_SAMPLE"
+cc3m_serve="$DAGSTER_HOME/cc3m_server"
+mkdir -p "$cc3m_serve" && rm -f "$cc3m_serve/ready"
+"$VENV/bin/python" scripts/serve_cc3m_sample.py --sample "$CC3M_SAMPLE" --index-out "$cc3m_serve/GCC-training.tsv" \
+  --ready-file "$cc3m_serve/ready" --slow-s 10 > "$cc3m_serve/server.log" 2>&1 &
+cc3m_server_pid=$!
+trap 'kill "$cc3m_server_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -s "$cc3m_serve/ready" ] && break; sleep 0.1; done
+[ -s "$cc3m_serve/ready" ] || { cat "$cc3m_serve/server.log"; echo "the CC3M sample server did not start"; exit 1; }
+export MM_HTTP_ALLOW_PRIVATE=1 MM_CC3M_INDEX_URL="$cc3m_serve/GCC-training.tsv"
+export MM_CC3M_SHARD_SIZE=${MM_CC3M_SHARD_SIZE:-40} MM_CC3M_SUBSET_SIZE=${MM_CC3M_SUBSET_SIZE:-50}
+export MM_HTTP_TIMEOUT_S=${MM_HTTP_TIMEOUT_S:-3}
+run --select cc3m_index
+cc3m_shards=$("$VENV/bin/python" -c "
+from dagster import DagsterInstance
+print(' '.join(sorted(DagsterInstance.get().get_dynamic_partitions('cc3m_shards'))))")
+for shard in $cc3m_shards; do
+  run --select cc3m_availability,cc3m_image_cache --partition "$shard"
+done
+run --select cc3m_subset
+"$VENV/bin/python" - <<'PY'
+from dagster import AssetKey, DagsterInstance
+instance = DagsterInstance.get()
+def latest(key, partition=None):
+    records = instance.fetch_materializations(
+        __import__("dagster").AssetRecordsFilter(asset_key=AssetKey(key), asset_partitions=[partition] if partition else None),
+        limit=1).records
+    return records[0].asset_materialization.metadata
+print("\nCC3M")
+for shard in sorted(instance.get_dynamic_partitions("cc3m_shards")):
+    checked, cached = latest("cc3m_availability", shard), latest("cc3m_image_cache", shard)
+    print(f"  shard {shard}: {checked['ok'].value}/{checked['checked'].value} URLs answer with an image; "
+          f"{cached['images'].value} images cached ({cached['image_bytes'].value:,} bytes)")
+meta = latest("cc3m_subset")
+print(f"  subset: {meta['pairs'].value} pairs, {meta['images'].value} distinct images, highest row id "
+      f"{meta['highest_row_id'].value}, {meta['mean_caption_words'].value} words / "
+      f"{meta['mean_caption_gpt2_tokens'].value} GPT-2 tokens per caption on average")
+print(f"  {meta['path'].value}\n  {meta['ids_urls'].value}")
 PY
 
 # --- Image-text pairs: COCO and Visual Genome from the generated sample, then the pair manifest ---

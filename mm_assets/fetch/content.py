@@ -23,6 +23,7 @@ class ContentKind:
     name: str
     textual: bool = False
     likely_cause: str | None = None
+    image_extension: str | None = None  # set for image formats: the file extension to store it under
 
 
 EMPTY = ContentKind("empty", likely_cause="the server sent no bytes")
@@ -41,12 +42,12 @@ _SIGNATURES = [
     (0, b"PK\x05\x06", ContentKind("a zip archive (empty)")),
     (257, b"ustar", ContentKind("a tar archive")),
     (0, b"PAR1", ContentKind("a parquet file")),
-    (0, b"\xff\xd8\xff", ContentKind("a JPEG image")),
-    (0, b"\x89PNG\r\n\x1a\n", ContentKind("a PNG image")),
-    (0, b"GIF87a", ContentKind("a GIF image")),
-    (0, b"GIF89a", ContentKind("a GIF image")),
-    (0, b"II*\x00", ContentKind("a TIFF image")),
-    (0, b"MM\x00*", ContentKind("a TIFF image")),
+    (0, b"\xff\xd8\xff", ContentKind("a JPEG image", image_extension="jpg")),
+    (0, b"\x89PNG\r\n\x1a\n", ContentKind("a PNG image", image_extension="png")),
+    (0, b"GIF87a", ContentKind("a GIF image", image_extension="gif")),
+    (0, b"GIF89a", ContentKind("a GIF image", image_extension="gif")),
+    (0, b"II*\x00", ContentKind("a TIFF image", image_extension="tif")),
+    (0, b"MM\x00*", ContentKind("a TIFF image", image_extension="tif")),
     (0, b"%PDF-", ContentKind("a PDF document")),
 ]
 
@@ -59,11 +60,11 @@ def sniff(head: bytes) -> ContentKind:
         if head[offset:offset + len(signature)] == signature:
             return kind
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return ContentKind("a WebP image")
+        return ContentKind("a WebP image", image_extension="webp")
     if head[4:8] == b"ftyp":
         brand = head[8:12]
         if brand in _IMAGE_BRANDS:
-            return ContentKind("an AVIF/HEIF image")
+            return ContentKind("an AVIF/HEIF image", image_extension="avif" if brand[:3] == b"avi" else "heic")
         return ContentKind(f"an ISO media file (brand {brand.decode('latin-1')!r})")
     if head[:3] == b"BZh" and head[3:4].isdigit() and head[4:10] in (b"1AY&SY", b"\x17rE8P\x90"):
         return ContentKind("bzip2-compressed data")
@@ -71,7 +72,7 @@ def sniff(head: bytes) -> ContentKind:
     if text is not None:
         return _text_kind(text)
     if head[:2] == b"BM" and len(head) >= 14:  # weak signature: only once text is ruled out
-        return ContentKind("a BMP image")
+        return ContentKind("a BMP image", image_extension="bmp")
     return UNKNOWN_BINARY
 
 

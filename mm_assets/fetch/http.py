@@ -142,7 +142,9 @@ async def check_address_allowed(url: str, policy: FetchPolicy) -> None:
         raise _refusal(url, parts.hostname, address)
 
 
-class _AddressRefused(Exception):
+class AddressRefused(Exception):
+    """A host resolved to an address the policy refuses (raised by `PolicyResolver`)."""
+
     def __init__(self, host: str, address: IPAddress) -> None:
         super().__init__(host, address)
         self.host, self.address = host, address
@@ -167,7 +169,7 @@ class PolicyResolver(AbstractResolver):
         for answer in answers:
             address = ipaddress.ip_address(answer["host"].split("%", 1)[0])
             if not self._policy.allows(address):
-                raise _AddressRefused(host, address)
+                raise AddressRefused(host, address)
         return answers
 
     async def close(self) -> None:
@@ -221,7 +223,7 @@ async def _open_following_redirects(
             hop_headers.update(policy.host_headers.get(host or "", {}))
         try:
             response = await session.get(current, headers=hop_headers, allow_redirects=False)
-        except _AddressRefused as refused:
+        except AddressRefused as refused:
             raise _refusal(current, refused.host, refused.address) from None
         hops.append(response.headers)
         if response.status in REDIRECT_STATUSES:

@@ -5,6 +5,7 @@ import dagster as dg
 from mm_assets.definitions import defs
 
 CONTRACT_ASSETS = ["gpt2_bpe", "owt_raw_slice", "owt_clean_slice", "owt_binarized_slice", "owt_fairseq_data"]
+CC3M_ASSETS = ["cc3m_index", "cc3m_availability", "cc3m_image_cache", "cc3m_subset"]
 
 
 def test_contract_asset_keys_and_partitions():
@@ -75,3 +76,18 @@ def test_pairs_contract_keys_groups_lineage_and_checks():
     for table in ("coco_pairs", "vg_pairs", "vg_concat_pairs", "pair_manifest"):
         assert PAIRS_TABLE_CHECKS <= checks[table], table
     assert "cc3m_included" in checks["pair_manifest"]
+def test_cc3m_contract_keys_partitions_and_schedule():
+    specs = {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}
+    graph = defs.resolve_asset_graph()
+    for key in CC3M_ASSETS:
+        assert key in specs and specs[key].description and specs[key].group_name == "cc3m", key
+    for key in ["cc3m_availability", "cc3m_image_cache"]:
+        partitions = graph.get(dg.AssetKey(key)).partitions_def
+        assert isinstance(partitions, dg.DynamicPartitionsDefinition) and partitions.name == "cc3m_shards"
+    assert graph.get(dg.AssetKey("cc3m_index")).partitions_def is None
+    assert graph.get(dg.AssetKey("cc3m_subset")).partitions_def is None
+    assert dg.AssetKey("cc3m_image_cache") in graph.get(dg.AssetKey("cc3m_subset")).parent_keys
+    assert defs.resolve_schedule_def("cc3m_availability_recheck").cron_schedule
+    checks = {key.name for key in graph.asset_check_keys}
+    assert {"row_ids_in_file_order", "snapshot_covers_shard", "shard_tar_matches_index",
+            "subset_is_first_valid_rows"} <= checks

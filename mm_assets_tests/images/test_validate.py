@@ -1,5 +1,6 @@
 """What counts as a whole, sane image: real files from Pillow, and each way they go wrong."""
 
+import contextlib
 import io
 
 import pytest
@@ -36,4 +37,37 @@ def test_each_way_an_image_fails_has_its_reason(data, reason):
 def test_pixel_cap_is_checked_before_decoding():
     with pytest.raises(InvalidImage) as err:
         inspect_image(_encoded("PNG", size=(400, 400)), max_pixels=100_000)
+    assert err.value.reason == "too_many_pixels"
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF"])
+def test_whatever_a_damaged_file_makes_pillow_raise_is_a_reason(fmt):
+    """Damaged headers can trip any error inside a format's parser: each must come out as one of
+    the reasons, never as an exception that would stop a crawl."""
+    import random
+    import warnings
+
+    base = _encoded(fmt, size=(64, 64))
+    rng = random.Random(0)
+    reasons = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow warns about some damaged TIFF tags
+        for _ in range(150):
+            damaged = bytearray(base)
+            for _ in range(rng.randint(1, 8)):
+                damaged[rng.randrange(0, min(200, len(damaged)))] = rng.randrange(256)
+            try:
+                inspect_image(bytes(damaged), min_side=1)
+            except InvalidImage as exc:
+                reasons.add(exc.reason)
+    assert reasons and reasons <= {"not_an_image", "truncated", "too_small", "too_many_pixels", "undecodable"}
+
+
+@pytest.mark.parametrize("side", [10_000, 60_000])  # over Pillow's cap (it warns), over twice it (it refuses)
+def test_decompression_bombs_are_refused_by_their_header(side):
+    from mm_assets.datasets.cc3m.sample import decompression_bomb
+
+    with pytest.warns(Image.DecompressionBombWarning) if side == 10_000 else contextlib.nullcontext():
+        with pytest.raises(InvalidImage) as err:
+            inspect_image(decompression_bomb(side))
     assert err.value.reason == "too_many_pixels"

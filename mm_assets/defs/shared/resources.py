@@ -23,6 +23,7 @@ from mm_assets.layout import DataLayout
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("", "0", "false", "no", "off")
 HUB_HOST = "huggingface.co"
+CONNECT_TIMEOUT_S = 5.0  # for crawls (MM_HTTP_TIMEOUT_S is the total)
 
 
 class SettingError(ValueError):
@@ -70,16 +71,40 @@ class StorageResource(EnvResource):
 
 
 class HttpResource(EnvResource):
-    """What downloads may do: private addresses only when allowed; the hub token to the hub only."""
+    """What downloads may do: private addresses only when allowed; the hub token to the hub only;
+    how long one image or URL check may take (crawls)."""
 
-    ENV: ClassVar[dict[str, str]] = {"MM_HTTP_ALLOW_PRIVATE": "allow_private", "HF_TOKEN": "hf_token"}
+    ENV: ClassVar[dict[str, str]] = {"MM_HTTP_ALLOW_PRIVATE": "allow_private", "HF_TOKEN": "hf_token",
+                                     "MM_HTTP_TIMEOUT_S": "timeout_s"}
     allow_private: str = ""
     hf_token: Optional[str] = None
+    timeout_s: str = "20"
 
     def check_values(self) -> None:
         if self.allow_private.strip().lower() not in TRUE_WORDS + FALSE_WORDS:
             raise setting_error("MM_HTTP_ALLOW_PRIVATE", self.allow_private,
                                 "1/true/yes/on to allow loopback and private addresses, or 0/false/no/off/unset")
+        self.total_timeout_s  # noqa: B018 - raises on a bad value
+
+    @property
+    def total_timeout_s(self) -> float:
+        """Total seconds for one image or URL check, every redirect and the body included."""
+        try:
+            value = float(self.timeout_s)
+        except ValueError:
+            value = float("nan")
+        if not (0 < value <= 3600):
+            raise setting_error("MM_HTTP_TIMEOUT_S", self.timeout_s, "seconds, a number above 0 and at most 3600")
+        return value
+
+    @property
+    def connect_timeout_s(self) -> float:
+        return min(CONNECT_TIMEOUT_S, self.total_timeout_s)
+
+    def crawl_policy(self) -> FetchPolicy:
+        """The address policy for crawls of many URLs (no token: those hosts are not the hub)."""
+        return FetchPolicy(allow_private=self.private_allowed, connect_timeout_s=self.connect_timeout_s,
+                           read_timeout_s=self.total_timeout_s)
 
     @property
     def private_allowed(self) -> bool:
