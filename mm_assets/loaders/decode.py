@@ -1,0 +1,62 @@
+"""Encoded image bytes -> the seed transform's output, decoding no more than the crop needs.
+
+The crop is planned from the image's size, read from its header alone; then a JPEG is decoded
+either in full by `torchvision.io.decode_jpeg` (libjpeg-turbo, the same pixels as Pillow), or,
+when the planned crop is at least twice the output size on both sides, at 1/2, 1/4 or 1/8 scale
+by libjpeg's DCT scaling (Pillow's draft mode): the crop then still has at least as many pixels
+as the output, and the decoder does up to 64x less work. Other formats (ImageNet holds a few PNGs
+named .JPEG) are decoded by Pillow. The pixels stay uint8 and channels-last until the resize
+(torch's vectorised antialiased resize is fastest on that layout), and EXIF orientation is not
+applied (as torchvision's `ImageFolder` loader does not apply it).
+"""
+
+from __future__ import annotations
+
+import io
+
+import torch
+from PIL import Image
+from torchvision.io import ImageReadMode, decode_jpeg
+
+from mm_assets.images.transforms import CropPlan, SeedTransform, pil_to_tensor
+
+JPEG_REDUCTIONS = (8, 4, 2)  # libjpeg's DCT scaling factors
+
+
+def reduction_for(plan: CropPlan, out_size: int) -> int:
+    """The largest DCT reduction that leaves the crop at least `out_size` pixels on both sides."""
+    for factor in JPEG_REDUCTIONS:
+        if plan.width >= factor * out_size and plan.height >= factor * out_size:
+            return factor
+    return 1
+
+
+def _channels_last(pixels: torch.Tensor) -> torch.Tensor:
+    return pixels.permute(1, 2, 0).contiguous().permute(2, 0, 1)
+
+
+def decode_rgb(data: bytes, image: Image.Image | None = None) -> torch.Tensor:
+    """All the pixels, RGB uint8 (3, h, w)."""
+    image = image or Image.open(io.BytesIO(data))
+    if image.format == "JPEG":
+        try:
+            return _channels_last(decode_jpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8),
+                                              mode=ImageReadMode.RGB))
+        except RuntimeError:
+            pass  # a JPEG variant libjpeg-turbo refuses here: Pillow may still read it
+    return pil_to_tensor(image)
+
+
+def decode_and_transform(data: bytes, transform: SeedTransform, generator: torch.Generator | None = None,
+                         *, reduced_decode: bool = True) -> torch.Tensor:
+    """The transform's output for one encoded image, its random draws taken from `generator`."""
+    image = Image.open(io.BytesIO(data))
+    width, height = image.size
+    plan = transform.plan(width, height, generator)
+    factor = reduction_for(plan, transform.size) if reduced_decode and image.format == "JPEG" else 1
+    if factor > 1:
+        image.draft("RGB", (width // factor, height // factor))
+        pixels = pil_to_tensor(image)
+    else:
+        pixels = decode_rgb(data, image)
+    return transform.apply(pixels, plan, source_size=(width, height))
