@@ -3,11 +3,13 @@ merged, with the resources they share."""
 
 import dagster as dg
 
-from mm_assets.defs import owt, tokenizer
+from mm_assets.defs import glue, imagenet, owt, tokenizer
 from mm_assets.defs.shared.resources import shared_resources
 
 defs = dg.Definitions.merge(
     tokenizer.defs,
     owt.defs,
+    imagenet.defs,
+    glue.defs,
     dg.Definitions(resources=shared_resources()),
 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from mm_assets.datasets.glue.paths import GluePaths
+from mm_assets.datasets.imagenet.paths import ImagenetPaths
 from mm_assets.datasets.owt.paths import OwtPaths
 
 
@@ -19,3 +21,11 @@ class DataLayout:
     @property
     def owt(self) -> OwtPaths:
         return OwtPaths(self.root / "owt")
+
+    @property
+    def imagenet(self) -> ImagenetPaths:
+        return ImagenetPaths(self.root / "imagenet")
+
+    @property
+    def glue(self) -> GluePaths:
+        return GluePaths(self.root / "glue")

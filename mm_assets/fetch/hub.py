@@ -23,7 +23,7 @@ import aiohttp
 
 from mm_assets.fetch.http import DownloadError, FetchPolicy, _open_following_redirects, _session
 
-_RESOLVE = re.compile(r"^(?P<endpoint>https?://[^/]+(?:/.*?)?)/(?:(?P<kind>datasets|spaces)/)?"
+_RESOLVE = re.compile(r"^(?P<endpoint>https?://[^/]+(?:/.*?)??)/(?:(?P<kind>datasets|spaces)/)?"
                       r"(?P<repo>[^/]+/[^/]+)/resolve/(?P<revision>[^/]+)/?$")
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 _REFUSED_STATUS = re.compile(r": HTTP (401|403)\b")

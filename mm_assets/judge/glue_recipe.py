@@ -13,8 +13,9 @@ which changes a byte it writes:
   (fairseq merges worker results in input order; the label dictionary is sorted when finalized).
 
 WNLI, which the script does not know, is run under the name RTE (its TSVs have RTE's columns:
-index, sentence1, sentence2, label) in a folder of its own, and `RTE-bin` is renamed `WNLI-bin`.
-Runs from any Python: every step is a subprocess of the fairseq environment.
+index, sentence1, sentence2, label), and its `RTE-bin` is renamed `WNLI-bin`. Each task runs in a
+folder of its own, so tasks can run side by side (`parallel`). Runs from any Python: every step
+is a subprocess of the fairseq environment.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 RECIPE_TASKS = ("CoLA", "SST-2", "MRPC", "STS-B", "QQP", "MNLI", "QNLI", "RTE")
@@ -84,6 +86,7 @@ def run_glue_recipe(
     workdir: Path,
     *,
     workers: int = 2,
+    parallel: int = 1,
     fairseq_python: str | None = None,
 ) -> dict[str, Path]:
     """Run the recipe on `glue_data/<TASK>/{train,dev,test}.tsv` for each task; return TASK -> TASK-bin.
@@ -91,27 +94,34 @@ def run_glue_recipe(
     `glue_data` is copied (the script writes `processed/` inside each task folder).
     """
     python = _fairseq_python(fairseq_python)
-    script = prepare_workdir(workdir, bpe_dir, python, workers)
-    env = {**os.environ, "PATH": os.pathsep.join([str(python.parent), str(workdir / "shims"), os.environ.get("PATH", "")])}
-    env.pop("PYTHONPATH", None)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Path] = {}
     for task in tasks:
-        name = RUN_AS.get(task, task)
-        if name not in RECIPE_TASKS:
+        if RUN_AS.get(task, task) not in RECIPE_TASKS:
             raise ValueError(f"{task}: not a task of the GLUE recipe ({', '.join(RECIPE_TASKS)}, or WNLI)")
-        data = workdir / f"glue_data_{task}"
-        shutil.rmtree(data, ignore_errors=True)
-        shutil.copytree(glue_data / task, data / name)
-        run = subprocess.run(["bash", str(script), str(data), name], cwd=workdir, env=env,
-                             capture_output=True, text=True)
-        if run.returncode != 0:
-            raise RuntimeError(f"the GLUE recipe failed on {task}:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
-        target = out_dir / f"{task}-bin"
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.move(str(workdir / f"{name}-bin"), target)
-        results[task] = target
-    return results
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    def run(task: str) -> Path:
+        return _run_task(task, glue_data, bpe_dir, out_dir, workdir / task, python, workers)
+
+    with ThreadPoolExecutor(max(1, parallel)) as pool:
+        return dict(zip(tasks, pool.map(run, tasks)))
+
+
+def _run_task(task: str, glue_data: Path, bpe_dir: Path, out_dir: Path, cwd: Path, python: Path,
+              workers: int) -> Path:
+    name = RUN_AS.get(task, task)
+    shutil.rmtree(cwd, ignore_errors=True)
+    script = prepare_workdir(cwd, bpe_dir, python, workers)
+    env = {**os.environ, "PATH": os.pathsep.join([str(python.parent), str(cwd / "shims"), os.environ.get("PATH", "")])}
+    env.pop("PYTHONPATH", None)
+    data = cwd / "glue_data"
+    shutil.copytree(glue_data / task, data / name)
+    run = subprocess.run(["bash", str(script), str(data), name], cwd=cwd, env=env, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError(f"the GLUE recipe failed on {task}:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+    target = out_dir / f"{task}-bin"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.move(str(cwd / f"{name}-bin"), target)
+    return target
 
 
 def main() -> None:
@@ -121,10 +131,11 @@ def main() -> None:
     parser.add_argument("--bpe-dir", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--workdir", type=Path, required=True)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="replaces the script's --workers 60")
+    parser.add_argument("--parallel", type=int, default=1, help="tasks run side by side")
     args = parser.parse_args()
     for task, path in run_glue_recipe(args.glue_data, args.tasks, args.bpe_dir, args.out, args.workdir,
-                                      workers=args.workers).items():
+                                      workers=args.workers, parallel=args.parallel).items():
         print(f"{task}: {path}")
 
 

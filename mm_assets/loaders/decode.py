@@ -13,6 +13,7 @@ applied (as torchvision's `ImageFolder` loader does not apply it).
 from __future__ import annotations
 
 import io
+import warnings
 
 import torch
 from PIL import Image
@@ -21,6 +22,10 @@ from torchvision.io import ImageReadMode, decode_jpeg
 from mm_assets.images.transforms import CropPlan, SeedTransform, pil_to_tensor
 
 JPEG_REDUCTIONS = (8, 4, 2)  # libjpeg's DCT scaling factors
+# torchvision 0.29 says its decoders will give way to TorchCodec's; until then decode_jpeg is the
+# fastest JPEG decoder installed, and saying so on every image would drown a training log.
+warnings.filterwarnings("ignore", message="The image decoding and encoding capabilities of TorchVision",
+                        category=DeprecationWarning)
 
 
 def reduction_for(plan: CropPlan, out_size: int) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Callable
 
 import pyarrow as pa
 
@@ -56,13 +57,13 @@ def _label(task: GlueTask, rng: random.Random):
     return rng.randrange(len(task.label_names))
 
 
-def task_table(task: GlueTask, hub_split: str, rows: int, text: WebLikeText, rng: random.Random) -> pa.Table:
+def task_table(task: GlueTask, hub_split: str, rows: int, sentence: Callable[[], str], rng: random.Random) -> pa.Table:
     columns: dict[str, list] = {name: [] for name in task.text_columns}
     labels: list = []
     test = hub_split.startswith("test")
     for i in range(rows):
         for number, name in enumerate(task.text_columns):
-            source = EDGE_TEXTS[(i + number) % len(EDGE_TEXTS)] if i < len(EDGE_TEXTS) else text.sentence()
+            source = EDGE_TEXTS[(i + number) % len(EDGE_TEXTS)] if i < len(EDGE_TEXTS) else sentence()
             columns[name].append(_shaped(task, source, number))
         labels.append(-1 if test and not task.is_regression else
                       (-1.0 if test else _label(task, rng)))
@@ -75,10 +76,13 @@ def task_table(task: GlueTask, hub_split: str, rows: int, text: WebLikeText, rng
 
 
 def generate_mirror(root: str | Path, tasks: list[str] | None = None, *, rows: int = 40,
-                    seed: int = 0) -> list[Path]:
-    """Write every split of each task (train 2x `rows`, others `rows`); return the files."""
+                    seed: int = 0, sentence: Callable[[], str] | None = None) -> list[Path]:
+    """Write every split of each task (train 2x `rows`, others `rows`); return the files.
+
+    `sentence` makes one sentence per call (default: `WebLikeText`, whose offline harvest takes
+    a few seconds)."""
     root = Path(root)
-    text = WebLikeText(seed)
+    sentence = sentence or WebLikeText(seed).sentence
     written = []
     for key in tasks or list(TASKS):
         task = TASKS[key]
@@ -86,6 +90,6 @@ def generate_mirror(root: str | Path, tasks: list[str] | None = None, *, rows: i
         for hub_split in task.hub_splits:
             count = 2 * rows if hub_split == "train" else rows
             path = root / task.hub_path(hub_split)
-            write_parquet(task_table(task, hub_split, count, text, rng), path)
+            write_parquet(task_table(task, hub_split, count, sentence, rng), path)
             written.append(path)
     return written

@@ -29,8 +29,8 @@ SIZES = ((500, 375), (375, 500), (500, 333), (500, 400), (640, 480), (1024, 768)
 IMAGE_TYPE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
 
 
-def _image(rng: np.random.Generator, number: int, oddity: str | None) -> bytes:
-    width, height = SIZES[number % len(SIZES)]
+def _image(rng: np.random.Generator, number: int, oddity: str | None, sizes=SIZES) -> bytes:
+    width, height = sizes[number % len(sizes)]
     pixels = photo_like(rng, width, height)
     if oddity == "grayscale":
         return encode(pixels, "JPEG", mode="L")
@@ -42,7 +42,8 @@ def _image(rng: np.random.Generator, number: int, oddity: str | None) -> bytes:
     return data[: len(data) // 2] if oddity == "truncated" else data
 
 
-def sample_rows(train_per_class: int, val_per_class: int, test_images: int, seed: int) -> dict[str, list]:
+def sample_rows(train_per_class: int, val_per_class: int, test_images: int, seed: int,
+                sizes=SIZES) -> dict[str, list]:
     """split -> [(hub name, image bytes, label)] in the hub's (shuffled) order."""
     rng = np.random.default_rng(seed)
     labels = label_of_synset()
@@ -53,14 +54,14 @@ def sample_rows(train_per_class: int, val_per_class: int, test_images: int, seed
     for c, synset in enumerate(SAMPLE_SYNSETS):
         for i in range(train_per_class):
             name = f"{synset}_{10026 + 37 * i}_{synset}.JPEG"
-            rows["train"].append((name, _image(rng, c + i, oddities.get(("train", c, i))), labels[synset]))
+            rows["train"].append((name, _image(rng, c + i, oddities.get(("train", c, i)), sizes), labels[synset]))
         for i in range(val_per_class):
             val_number += 1
             name = f"ILSVRC2012_val_{val_number * 7:08d}_{synset}.JPEG"
-            rows["validation"].append((name, _image(rng, c + i + 1, oddities.get(("validation", c, i))),
+            rows["validation"].append((name, _image(rng, c + i + 1, oddities.get(("validation", c, i)), sizes),
                                        labels[synset]))
     for i in range(test_images):
-        rows["test"].append((f"ILSVRC2012_test_{i + 1:08d}.JPEG", _image(rng, i, None), -1))
+        rows["test"].append((f"ILSVRC2012_test_{i + 1:08d}.JPEG", _image(rng, i, None, sizes), -1))
     shuffle = random.Random(seed)
     for split_rows in rows.values():
         shuffle.shuffle(split_rows)
@@ -74,10 +75,10 @@ def _table(rows: list) -> pa.Table:
 
 def generate_mirror(root: str | Path, *, train_per_class: int = 6, val_per_class: int = 2,
                     test_images: int = 3, train_shards: int = 2, seed: int = 0,
-                    row_group_rows: int = 8) -> list[Path]:
-    """Write the mirror under `root`; return the shard files."""
+                    row_group_rows: int = 8, sizes=SIZES) -> list[Path]:
+    """Write the mirror under `root`; return the shard files. `sizes`: (width, height) to cycle through."""
     root = Path(root)
-    rows = sample_rows(train_per_class, val_per_class, test_images, seed)
+    rows = sample_rows(train_per_class, val_per_class, test_images, seed, sizes)
     shard_counts = {"train": train_shards, "validation": 1, "test": 1}
     written = []
     for split, split_rows in rows.items():

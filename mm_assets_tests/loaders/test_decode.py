@@ -1,0 +1,48 @@
+"""Decoding for the transform: the same pixels as Pillow, reduced decodes only when the crop allows."""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from mm_assets.images.synthetic import encode, photo_jpeg, photo_like
+from mm_assets.images.transforms import CropPlan, pil_to_tensor, seed_transform
+from mm_assets.loaders.decode import decode_and_transform, decode_rgb, reduction_for
+
+
+@pytest.mark.parametrize("image_format,mode", [("JPEG", "RGB"), ("JPEG", "L"), ("JPEG", "CMYK"), ("PNG", "RGB")])
+def test_full_decodes_equal_pillows(image_format, mode):
+    data = encode(photo_like(np.random.default_rng(0), 120, 90), image_format, mode=mode)
+    pixels = decode_rgb(data)
+    assert pixels.shape == (3, 90, 120) and pixels.dtype == torch.uint8
+    assert torch.equal(pixels, pil_to_tensor(Image.open(io.BytesIO(data))))
+
+
+def test_reduction_needs_the_crop_to_keep_the_output_size():
+    assert reduction_for(CropPlan(0, 0, 447, 1000, False), 224) == 1
+    assert reduction_for(CropPlan(0, 0, 448, 900, False), 224) == 2
+    assert reduction_for(CropPlan(0, 0, 1800, 1792, False), 224) == 8
+    assert reduction_for(CropPlan(0, 0, 1000, 1000, False), 224) == 4
+
+
+def test_a_reduced_decode_stays_close_to_the_full_one():
+    data = photo_jpeg(np.random.default_rng(3), 1200, 1000)
+    transform = seed_transform("val")  # the whole image: a 4x reduction is allowed
+    reduced = decode_and_transform(data, transform, reduced_decode=True)
+    full = decode_and_transform(data, transform, reduced_decode=False)
+    assert reduced.shape == full.shape == (3, 224, 224)
+    assert 0 < (reduced - full).abs().mean() < 0.08  # DCT-scaled vs full decode, about 3 levels of 255
+    small = photo_jpeg(np.random.default_rng(4), 300, 200)  # too small to reduce: identical
+    assert torch.equal(decode_and_transform(small, transform), decode_and_transform(small, transform,
+                                                                                    reduced_decode=False))
+
+
+def test_the_draws_come_from_the_generator():
+    data = photo_jpeg(np.random.default_rng(5), 400, 300)
+    transform = seed_transform("train")
+    a = decode_and_transform(data, transform, torch.Generator().manual_seed(1))
+    b = decode_and_transform(data, transform, torch.Generator().manual_seed(1))
+    c = decode_and_transform(data, transform, torch.Generator().manual_seed(2))
+    assert torch.equal(a, b) and not torch.equal(a, c)
