@@ -10,6 +10,7 @@ OFFICIAL_GPT2_BPE_URL := https://dl.fbaipublicfiles.com/fairseq/gpt2_bpe
 GPT2_BPE_SOURCE := $(or $(MM_GPT2_BPE_URL),$(if $(wildcard ../shared/gpt2_bpe/encoder.json),$(abspath ../shared/gpt2_bpe),$(OFFICIAL_GPT2_BPE_URL)))
 
 .PHONY: all venv venv-fairseq sample demo test test-fast bench clean
+.PHONY: sample-imagenet-glue bench-loaders
 
 all: venv venv-fairseq
 
@@ -34,7 +35,13 @@ $(SAMPLE)/.generated: $(VENV)/.installed scripts/make_owt_sample.py mm_assets/da
 	$(VENV)/bin/python scripts/make_owt_sample.py --out $(SAMPLE)
 	touch $@
 
-demo: venv venv-fairseq sample
+# ImageNet and GLUE samples: mirrors in the hub layouts (issue 8).
+sample-imagenet-glue: sample/imagenet/.generated
+sample/imagenet/.generated: $(VENV)/.installed scripts/make_imagenet_glue_sample.py mm_assets/datasets/imagenet/mirror.py mm_assets/datasets/glue/mirror.py
+	$(VENV)/bin/python scripts/make_imagenet_glue_sample.py --imagenet-out sample/imagenet --glue-out sample/glue
+	touch $@
+
+demo: venv venv-fairseq sample sample-imagenet-glue
 	MM_GPT2_BPE_URL="$(GPT2_BPE_SOURCE)" VENV=$(VENV) SAMPLE=$(SAMPLE) bash scripts/demo.sh
 
 test: venv venv-fairseq
@@ -47,5 +54,9 @@ test-fast: venv
 bench: venv venv-fairseq
 	MM_GPT2_BPE_URL="$(GPT2_BPE_SOURCE)" $(VENV)/bin/python benchmarks/owt_text.py $(BENCH_ARGS)
 
+bench-loaders: venv
+	$(VENV)/bin/python benchmarks/loaders.py $(BENCH_ARGS)
+
 clean:
 	rm -rf data/demo demo_home $(SAMPLE)
+	rm -rf sample/imagenet sample/glue

@@ -51,12 +51,24 @@ def glue_raw(
     return dg.MaterializeResult(metadata=metadata)
 
 
-def _balance_table(splits: dict) -> str:
+def _score_bins(labels: dict[str, int]) -> dict[str, int]:
+    """STS-B's scores (0-5) in unit bins: a table of every distinct score would run to a hundred rows."""
+    bins: dict[str, int] = {}
+    for score, count in labels.items():
+        low = min(int(float(score)), 4)
+        key = f"{low}-{low + 1}"
+        bins[key] = bins.get(key, 0) + count
+    return dict(sorted(bins.items()))
+
+
+def _balance_table(splits: dict, regression: bool) -> str:
     rows = ["| split | label | examples | share |", "| --- | --- | --- | --- |"]
     for split, entry in splits.items():
         labels = entry.get("labels")
         if not labels:
             continue
+        if regression:
+            labels = _score_bins(labels)
         total = sum(labels.values())
         for label, count in labels.items():
             rows.append(f"| {split} | `{label}` | {count:,} | {100 * count / total:.1f}% |")
@@ -102,7 +114,7 @@ def glue_fairseq_data(
         for name in task.inputs:
             metadata[f"{split}_{name}_tokens"] = entry[f"{name}_tokens"]
     metadata["unk_tokens"] = sum(entry["unk_tokens"] for entry in splits.values())
-    metadata["label_balance"] = dg.MetadataValue.md(_balance_table(splits))
+    metadata["label_balance"] = dg.MetadataValue.md(_balance_table(splits, task.is_regression))
     metadata["labelled_splits"] = ", ".join(s for s in splits if labelled(s))
     if "label_dict_symbols" in counts:
         metadata["label_dict_symbols"] = counts["label_dict_symbols"]
