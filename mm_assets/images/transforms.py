@@ -16,6 +16,7 @@ usual way (torchvision's PIL transforms), for comparisons and benchmarks.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -78,11 +79,15 @@ class SeedTransform:
             out = out.flip(-1)
         return self.normalize(out)
 
+    @functools.cached_property
+    def _scaled_mean_std(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return (torch.tensor(self.mean, dtype=torch.float32).view(3, 1, 1) * 255,
+                torch.tensor(self.std, dtype=torch.float32).view(3, 1, 1) * 255)
+
     def normalize(self, pixels: torch.Tensor) -> torch.Tensor:
         """uint8 (..., 3, h, w) -> float32, ((x / 255) - mean) / std, contiguous."""
-        mean = torch.tensor(self.mean, dtype=torch.float32).view(3, 1, 1) * 255
-        std = torch.tensor(self.std, dtype=torch.float32).view(3, 1, 1) * 255
-        return ((pixels.float() - mean) / std).contiguous()
+        mean, std = self._scaled_mean_std
+        return torch.sub(pixels.contiguous().float(), mean).div_(std)
 
     def __call__(self, image: Image.Image | torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """The whole augmentation on a PIL image or a uint8 (3, h, w) tensor."""
