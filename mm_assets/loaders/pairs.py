@@ -46,7 +46,7 @@ class ImageTextPairs(SeededItems, Dataset):
 
     def __init__(self, data_root: str | Path, manifest: str | Path = MANIFEST, *, split: str = "train",
                  transform: SeedTransform | None = None, max_tokens: int = MAX_TOKENS, seed: int = 0,
-                 reduced_decode: bool = True, workers: int = 8) -> None:
+                 reduced_decode: bool = False, workers: int = 8) -> None:
         self.root = Path(data_root)
         path = self.root / manifest
         if not path.is_file():
