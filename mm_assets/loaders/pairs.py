@@ -56,8 +56,6 @@ class ImageTextPairs(SeededItems, Dataset):
         self.image_ids = table.column("image_id").to_numpy().astype(np.int64)
         self.sources = self._source_codes(table.column("source"), path)
         tokens = table.column("tokens").combine_chunks()
-        if isinstance(tokens, pa.ChunkedArray):
-            tokens = tokens.combine_chunks()
         lengths = pc.list_value_length(tokens).to_numpy(zero_copy_only=False)
         self.token_values = tokens.flatten().to_numpy(zero_copy_only=False).astype(np.uint16)
         self.token_offsets = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
@@ -68,7 +66,7 @@ class ImageTextPairs(SeededItems, Dataset):
             raise ManifestError(f"{path}: {too_long.size} row(s) have more than {max_tokens} tokens, "
                                 f"first row {too_long[0]} with {lengths[too_long[0]]}")
         self.max_tokens = max_tokens
-        self.offsets, self.sizes = self._locate_members(workers)
+        self.offsets, self.sizes = self._locate_members(table.column("image"), workers)
         self.transform = transform or seed_transform(split, image_text=True)
         self.seed = seed
         self.reduced_decode = reduced_decode
@@ -83,24 +81,24 @@ class ImageTextPairs(SeededItems, Dataset):
         lookup = np.array([SOURCES.index(name) for name in names], dtype=np.int8)
         return lookup[values.indices.to_numpy(zero_copy_only=False)]
 
-    def _locate_members(self, workers: int) -> tuple[np.ndarray, np.ndarray]:
+    def _locate_members(self, column: pa.ChunkedArray, workers: int) -> tuple[np.ndarray, np.ndarray]:
         """Byte offset and size of each shard image (-1 for an image file of its own)."""
-        offsets = np.full(len(self.images), -1, dtype=np.int64)
-        sizes = np.full(len(self.images), -1, dtype=np.int64)
-        wanted: dict[str, list[tuple[int, str]]] = {}
-        for row in range(len(self.images)):
-            ref = self.images[row]
-            if "#" in ref:
-                shard, key = split_image_ref(ref)
-                wanted.setdefault(shard, []).append((row, key))
+        offsets = np.full(len(column), -1, dtype=np.int64)
+        sizes = np.full(len(column), -1, dtype=np.int64)
+        rows = np.flatnonzero(pc.match_substring(column, "#").to_numpy(zero_copy_only=False))
+        if not rows.size:
+            return offsets, sizes
+        parts = pc.split_pattern(column.take(pa.array(rows)), "#", max_splits=1, reverse=True)
+        shards = pc.list_element(parts, 0).to_numpy(zero_copy_only=False)
+        keys = pc.list_element(parts, 1).to_numpy(zero_copy_only=False)
+        wanted = sorted(set(shards))
         with ThreadPoolExecutor(max(1, workers)) as pool:
             found = dict(zip(wanted, pool.map(lambda shard: member_offsets(self.root / shard), wanted)))
-        for shard, rows in wanted.items():
-            members = found[shard]
-            for row, key in rows:
-                if key not in members:
-                    raise ManifestError(f"{self.root / shard}: no image for key {key} (manifest row {row})")
-                _, offsets[row], sizes[row] = members[key]
+        for row, shard, key in zip(rows, shards, keys):
+            member = found[shard].get(key)
+            if member is None:
+                raise ManifestError(f"{self.root / shard}: no image for key {key} (manifest row {row})")
+            _, offsets[row], sizes[row] = member
         return offsets, sizes
 
     def __len__(self) -> int:

@@ -1,6 +1,7 @@
 """Every loader: shapes, dtypes, values, and the same batches whatever the DataLoader's workers."""
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
@@ -62,8 +63,6 @@ def test_pairs(pairs_root):
 
 
 def test_pairs_refuse_a_bad_manifest(pairs_root, tmp_path):
-    import pyarrow as pa
-
     table = pq.read_table(pairs_root / "pairs" / "manifest.parquet")
     images = table.column("image").to_pylist()
     images[-1] = images[-1].replace("000000012", "000000099")

@@ -151,7 +151,8 @@ def imagenet_index(
     shards = load_shard_list(storage)
     paths = storage.layout.imagenet
     try:
-        with sole_writer(context, paths.index, paths.index, paths.synsets, paths.dropped):
+        parts = [paths.part(shard.name) for shard in shards.shards]
+        with sole_writer(context, paths.index, paths.index, paths.synsets, paths.dropped, *parts):
             summary = build_index(shards, paths, workers=compute.worker_count, log=context.log.info)
     except ImagenetIndexError as exc:
         raise dg.Failure(str(exc), allow_retries=False) from exc

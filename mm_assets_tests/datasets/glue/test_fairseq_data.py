@@ -3,6 +3,7 @@ workers. Byte-identity with the recipe itself is test_recipe_exactness.py (e2e).
 
 import shutil
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -89,7 +90,7 @@ def _rewrite_column(source, dest, column, row, value):
     values = table.column(column).to_pylist()
     values[row] = value
     table = table.set_column(table.schema.get_field_index(column), column,
-                             __import__("pyarrow").array(values, table.schema.field(column).type))
+                             pa.array(values, table.schema.field(column).type))
     pq.write_table(table, dest)
 
 
