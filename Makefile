@@ -6,12 +6,14 @@ FAIRSEQ_VENV := .venv-fairseq
 SAMPLE := sample/owt
 CC3M_SAMPLE := sample/cc3m
 COCO_VG_SAMPLE := sample/coco_vg
+IMAGENET_SAMPLE := sample/imagenet
+GLUE_SAMPLE := sample/glue
 # The BPE files for the demo and tests: MM_GPT2_BPE_URL if set, else ../shared/gpt2_bpe where it
 # exists, else the official URL (each file is verified against its pinned sha256 either way).
 OFFICIAL_GPT2_BPE_URL := https://dl.fbaipublicfiles.com/fairseq/gpt2_bpe
 GPT2_BPE_SOURCE := $(or $(MM_GPT2_BPE_URL),$(if $(wildcard ../shared/gpt2_bpe/encoder.json),$(abspath ../shared/gpt2_bpe),$(OFFICIAL_GPT2_BPE_URL)))
 
-.PHONY: all venv venv-fairseq sample sample-owt sample-cc3m sample-coco-vg demo test test-fast bench bench-cc3m bench-captions clean
+.PHONY: all venv venv-fairseq sample sample-owt sample-cc3m sample-coco-vg sample-imagenet-glue demo test test-fast bench bench-cc3m bench-captions bench-loaders clean
 
 all: venv venv-fairseq
 
@@ -32,7 +34,7 @@ $(FAIRSEQ_VENV)/.installed: constraints/fairseq.txt
 	touch $@
 
 # The bundled samples: generated in the upstream layouts, no network.
-sample: sample-owt sample-cc3m sample-coco-vg
+sample: sample-owt sample-cc3m sample-coco-vg sample-imagenet-glue
 sample-owt: $(SAMPLE)/.generated
 $(SAMPLE)/.generated: $(VENV)/.installed scripts/make_owt_sample.py mm_assets/datasets/owt/mirror.py
 	$(VENV)/bin/python scripts/make_owt_sample.py --out $(SAMPLE)
@@ -46,9 +48,14 @@ $(COCO_VG_SAMPLE)/.generated: $(VENV)/.installed scripts/make_coco_vg_sample.py 
 	$(VENV)/bin/python scripts/make_coco_vg_sample.py --out $(COCO_VG_SAMPLE)
 	touch $@
 
+sample-imagenet-glue: $(IMAGENET_SAMPLE)/.generated
+$(IMAGENET_SAMPLE)/.generated: $(VENV)/.installed scripts/make_imagenet_glue_sample.py mm_assets/datasets/imagenet/mirror.py mm_assets/datasets/glue/mirror.py
+	$(VENV)/bin/python scripts/make_imagenet_glue_sample.py --imagenet-out $(IMAGENET_SAMPLE) --glue-out $(GLUE_SAMPLE)
+	touch $@
+
 demo: venv venv-fairseq sample
 	MM_GPT2_BPE_URL="$(GPT2_BPE_SOURCE)" VENV=$(VENV) SAMPLE=$(SAMPLE) CC3M_SAMPLE=$(CC3M_SAMPLE) \
-		COCO_VG_SAMPLE=$(COCO_VG_SAMPLE) bash scripts/demo.sh
+		COCO_VG_SAMPLE=$(COCO_VG_SAMPLE) IMAGENET_SAMPLE=$(IMAGENET_SAMPLE) GLUE_SAMPLE=$(GLUE_SAMPLE) bash scripts/demo.sh
 
 test: venv venv-fairseq
 	MM_TEST_GPT2_BPE="$(GPT2_BPE_SOURCE)" $(VENV)/bin/python -m pytest -ra $(PYTEST_ARGS)
@@ -65,9 +72,11 @@ bench-cc3m: venv
 	$(VENV)/bin/python benchmarks/cc3m_download.py $(BENCH_ARGS)
 bench-captions: venv venv-fairseq
 	MM_GPT2_BPE_URL="$(GPT2_BPE_SOURCE)" $(VENV)/bin/python benchmarks/captions.py $(BENCH_ARGS)
+bench-loaders: venv
+	$(VENV)/bin/python benchmarks/loaders.py $(BENCH_ARGS)
 
 clean:
-	rm -rf data/demo demo_home $(SAMPLE) $(CC3M_SAMPLE) $(COCO_VG_SAMPLE)
+	rm -rf data/demo demo_home $(SAMPLE) $(CC3M_SAMPLE) $(COCO_VG_SAMPLE) $(IMAGENET_SAMPLE) $(GLUE_SAMPLE)
 
 # The README's pictures of the UI (docs/img/*.png): the browser test over the native deployment
 # (PostgreSQL, code server, daemon, webserver; needs what `make test` needs) saves them there.

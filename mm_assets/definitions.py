@@ -3,7 +3,7 @@ merged, with the resources they share and the executor `MM_EXECUTOR` picks."""
 
 import dagster as dg
 
-from mm_assets.defs import cc3m, coco, owt, pairs, tokenizer, vg
+from mm_assets.defs import cc3m, coco, glue, imagenet, owt, pairs, tokenizer, vg
 from mm_assets.defs.shared.executor import executor_from_env
 from mm_assets.defs.shared.resources import shared_resources
 
@@ -14,5 +14,7 @@ defs = dg.Definitions.merge(
     coco.defs,
     vg.defs,
     pairs.defs,
+    imagenet.defs,
+    glue.defs,
     dg.Definitions(resources=shared_resources(), executor=executor_from_env()),
 )

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from mm_assets.datasets.cc3m.paths import Cc3mPaths
 from mm_assets.datasets.coco.paths import COCO_DIR, CocoPaths
+from mm_assets.datasets.glue.paths import GluePaths
+from mm_assets.datasets.imagenet.paths import ImagenetPaths
 from mm_assets.datasets.owt.paths import OwtPaths
 from mm_assets.datasets.pairs.paths import PairsPaths
 from mm_assets.datasets.vg.paths import VG_DIR, VgPaths
@@ -39,3 +41,11 @@ class DataLayout:
     @property
     def pairs(self) -> PairsPaths:
         return PairsPaths(self.root / "pairs")
+
+    @property
+    def imagenet(self) -> ImagenetPaths:
+        return ImagenetPaths(self.root / "imagenet")
+
+    @property
+    def glue(self) -> GluePaths:
+        return GluePaths(self.root / "glue")

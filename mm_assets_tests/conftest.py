@@ -280,3 +280,37 @@ def flip_byte_in_zip_member(path, name):
     start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
     data[start + info.compress_size // 2] ^= 0xFF
     path.write_bytes(bytes(data))
+# --- ImageNet and GLUE: small mirrors in the hub layouts (issue 8) ---------------------------------
+
+SMALL_IMAGE_SIZES = ((96, 72), (72, 96), (120, 80), (64, 48), (500, 375))
+
+
+def quick_sentences(seed: int = 0):
+    """Plain English-like sentences, instantly (the web-like text's harvest takes seconds)."""
+    import random
+
+    rng = random.Random(seed)
+    words = ("the a researchers prepare data exactly and reproducibly while models learn from images "
+             "captions text of every kind quickly slowly today yesterday because however").split()
+    return lambda: " ".join(rng.choice(words) for _ in range(rng.randint(3, 16))).capitalize() + "."
+
+
+@pytest.fixture(scope="session")
+def imagenet_mirror(tmp_path_factory) -> Path:
+    """Two train shards and one validation shard (5 classes, a grayscale, a CMYK, a PNG named
+    .JPEG, one truncated JPEG) and a test shard, small images."""
+    from mm_assets.datasets.imagenet.mirror import generate_mirror
+
+    root = tmp_path_factory.mktemp("imagenet_mirror")
+    generate_mirror(root, train_per_class=4, val_per_class=2, sizes=SMALL_IMAGE_SIZES)
+    return root
+
+
+@pytest.fixture(scope="session")
+def glue_mirror(tmp_path_factory) -> Path:
+    """Every task's splits with the edge-case rows, quick sentences after them."""
+    from mm_assets.datasets.glue.mirror import generate_mirror
+
+    root = tmp_path_factory.mktemp("glue_mirror")
+    generate_mirror(root, rows=12, sentence=quick_sentences())
+    return root

@@ -117,3 +117,47 @@ for asset in ("coco_pairs", "vg_pairs", "vg_concat_pairs", "pair_manifest"):
         return record.status.value + (f" ({severity})" if severity == "WARN" else "")
     print(f"  {asset} checks: " + ", ".join(f"{k.name} {shown(r)}" for k, r in sorted(records.items(), key=lambda x: x[0].name)))
 PY
+
+# --- ImageNet and GLUE (issue 8): hub-layout mirrors made by scripts/make_imagenet_glue_sample.py ---
+IMAGENET_SAMPLE=${IMAGENET_SAMPLE:-sample/imagenet}
+GLUE_SAMPLE=${GLUE_SAMPLE:-sample/glue}
+if [ ! -d "$IMAGENET_SAMPLE/data" ] || [ ! -d "$GLUE_SAMPLE/wnli" ]; then
+  "$VENV/bin/python" scripts/make_imagenet_glue_sample.py --imagenet-out "$IMAGENET_SAMPLE" --glue-out "$GLUE_SAMPLE"
+fi
+export MM_IMAGENET_URL=${MM_IMAGENET_URL:-$PWD/$IMAGENET_SAMPLE}
+export MM_GLUE_URL=${MM_GLUE_URL:-$PWD/$GLUE_SAMPLE}
+run --select imagenet_shard_list
+shards=$("$VENV/bin/python" -c "
+from dagster import DagsterInstance
+print(' '.join(DagsterInstance.get().get_dynamic_partitions('imagenet_shards')))")
+for shard in $shards; do
+  run --select imagenet_raw --partition "$shard"
+done
+run --select imagenet_index
+for task in $("$VENV/bin/python" -c "from mm_assets.datasets.glue.tasks import PARTITION_KEYS; print(' '.join(PARTITION_KEYS))"); do
+  run --select glue_raw,glue_fairseq_data --partition "$task"
+done
+"$VENV/bin/python" - <<'PY'
+import dagster as dg
+instance = dg.DagsterInstance.get()
+meta = instance.get_latest_materialization_event(dg.AssetKey("imagenet_index")).asset_materialization.metadata
+print(f"\nImageNet index: {meta['path'].value}: train {meta['train_images'].value} images, "
+      f"val {meta['val_images'].value}, {meta['classes_found'].value} classes, "
+      f"{meta['unreadable_images'].value} unreadable left out (listed in {meta['dropped_list'].value})")
+def check_line(asset, name, partition=None):
+    key = dg.AssetCheckKey(dg.AssetKey(asset), name)
+    execution = instance.event_log_storage.get_latest_asset_check_execution_by_key([key]).get(key)
+    if execution is None:
+        return f"{name}: not run"
+    evaluation = execution.event.dagster_event.event_specific_data if execution.event else None
+    warn = evaluation is not None and evaluation.severity == dg.AssetCheckSeverity.WARN and not evaluation.passed
+    return f"{name}: {execution.status.value}" + (" (a warning: the sample is not the full ImageNet)" if warn else "")
+for name in ("labels_agree_with_synsets", "every_row_accounted_for", "folders_match_index", "official_split_sizes"):
+    print("  check " + check_line("imagenet_index", name))
+for task in ("cola", "sst2", "mrpc", "stsb", "qqp", "mnli", "qnli", "rte", "wnli"):
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("glue_fairseq_data"), asset_partitions=[task]), limit=1).records
+    task_meta = records[0].asset_materialization.metadata
+    print(f"GLUE {task}: {task_meta['path'].value} ({task_meta['dagster/row_count'].value} examples)")
+print("  check " + check_line("glue_fairseq_data", "fairseq_loads_glue_task") + " (the last task's)")
+PY

@@ -91,3 +91,24 @@ def test_cc3m_contract_keys_partitions_and_schedule():
     checks = {key.name for key in graph.asset_check_keys}
     assert {"row_ids_in_file_order", "snapshot_covers_shard", "shard_tar_matches_index",
             "subset_is_first_valid_rows"} <= checks
+# --- ImageNet and GLUE (issue 8) -----------------------------------------------------------------
+
+def test_imagenet_and_glue_contract():
+    from mm_assets.datasets.glue.tasks import PARTITION_KEYS
+
+    specs = {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}
+    graph = defs.resolve_asset_graph()
+    for key in ["imagenet_shard_list", "imagenet_raw", "imagenet_index", "glue_raw", "glue_fairseq_data"]:
+        assert key in specs and specs[key].description, key
+    assert specs["imagenet_index"].group_name == "imagenet" and specs["glue_fairseq_data"].group_name == "glue"
+    raw = graph.get(dg.AssetKey("imagenet_raw")).partitions_def
+    assert isinstance(raw, dg.DynamicPartitionsDefinition) and raw.name == "imagenet_shards"
+    assert graph.get(dg.AssetKey("imagenet_index")).partitions_def is None
+    assert dg.AssetKey("imagenet_raw") in graph.get(dg.AssetKey("imagenet_index")).parent_keys
+    assert PARTITION_KEYS == ["cola", "sst2", "mrpc", "stsb", "qqp", "mnli", "qnli", "rte", "wnli"]
+    for key in ["glue_raw", "glue_fairseq_data"]:
+        assert graph.get(dg.AssetKey(key)).partitions_def.get_partition_keys() == PARTITION_KEYS
+    assert {dg.AssetKey("glue_raw"), dg.AssetKey("gpt2_bpe")} <= graph.get(dg.AssetKey("glue_fairseq_data")).parent_keys
+    checks = {key.name for key in graph.asset_check_keys}
+    assert {"labels_agree_with_synsets", "every_row_accounted_for", "folders_match_index",
+            "official_split_sizes", "fairseq_loads_glue_task"} <= checks

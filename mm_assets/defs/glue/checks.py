@@ -1,0 +1,68 @@
+"""GLUE's check: fairseq's own `sentence_prediction` task loads what was written (in .venv-fairseq, via Pipes)."""
+
+import dagster as dg
+
+from mm_assets.datasets.glue.hub_files import read_split
+from mm_assets.datasets.glue.tasks import TASKS, labelled
+from mm_assets.defs.shared.resources import FairseqJudgeResource, StorageResource
+from mm_assets.judge import JUDGE_DIR
+
+JUDGE_SCRIPT = JUDGE_DIR / "check_glue_task.py"
+SAMPLED_ROWS = 8
+
+
+def _sample_rows(count: int) -> list[int]:
+    if count == 0:
+        return []
+    step = max(1, count // (SAMPLED_ROWS - 1))
+    return sorted({*range(0, count, step), count - 1})[:SAMPLED_ROWS]
+
+
+@dg.asset_check(
+    asset="glue_fairseq_data",
+    name="fairseq_loads_glue_task",
+    description="fairseq's sentence_prediction task (init token 0, separator 2, as the recipe's "
+    "fine-tuning configs) loads every split in .venv-fairseq, through Dagster Pipes: examples as "
+    "reported, <s> ... </s> items, targets in range, sampled items decode back to the hub's text.",
+)
+def fairseq_loads_glue_task(
+    context: dg.AssetCheckExecutionContext,
+    storage: StorageResource,
+    fairseq_judge: FairseqJudgeResource,
+    pipes_subprocess_client: dg.PipesSubprocessClient,
+) -> dg.AssetCheckResult:
+    if not context.has_partition_key:
+        return dg.AssetCheckResult(passed=False, metadata={"problems": "run per partition (task)"})
+    task = TASKS[context.partition_key]
+    layout = storage.layout
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("glue_fairseq_data"), asset_partitions=[task.key]),
+        limit=1).records
+    if not records:
+        return dg.AssetCheckResult(passed=False, metadata={
+            "problems": f"glue_fairseq_data was never materialized for {task.key}"})
+    metadata = records[0].asset_materialization.metadata
+    try:
+        python = fairseq_judge.interpreter()
+    except FileNotFoundError as exc:
+        return dg.AssetCheckResult(passed=False, metadata={"problems": str(exc)})
+    splits = {}
+    for hub_split in task.hub_splits:
+        split = task.fairseq_split(hub_split)
+        rows = read_split(task, layout.glue.raw_file(task, hub_split))
+        samples = {str(r): [column[r] for column in rows.texts] for r in _sample_rows(len(rows))}
+        splits[split] = {"examples": metadata[f"{split}_examples"].value, "labelled": labelled(split),
+                         "samples": samples}
+    extras = {
+        "check_name": "fairseq_loads_glue_task", "asset_key": "glue_fairseq_data", "partition": task.key,
+        "data_dir": str(layout.glue.bin_dir(task)), "bpe_dir": str(layout.gpt2_bpe_dir),
+        "num_classes": 1 if task.is_regression else len(task.label_names),
+        "regression": task.is_regression, "inputs": len(task.inputs), "splits": splits,
+    }
+    try:
+        return pipes_subprocess_client.run(
+            command=[str(python), str(JUDGE_SCRIPT)], context=context.op_execution_context, extras=extras,
+        ).get_asset_check_result()
+    except Exception as exc:  # the judge died before it could report: a failed check, not a crash
+        return dg.AssetCheckResult(passed=False, metadata={
+            "problems": f"the fairseq judge failed to run: {type(exc).__name__}: {exc}"})

@@ -1,0 +1,80 @@
+"""A raw upstream file, fetched verified or kept from an earlier run once verified again.
+
+A file an earlier materialization kept is checked again (its format, and the sha256 the source
+publishes or that materialization recorded) before it is reused; one that fails is fetched again.
+A hub refusal (401/403) becomes a message that says what to do (accept the terms, set HF_TOKEN).
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+
+from mm_assets.common.hashing import sha256_of
+from mm_assets.common.locks import describe_owner
+from mm_assets.fetch.http import DownloadError
+from mm_assets.fetch.hub import explain_refusal, parse_resolve_url
+from mm_assets.fetch.sources import fetch_file, is_remote, join_source
+from mm_assets.fetch.verify import VerificationError, Verifier, verify_existing
+
+from .resources import HttpResource
+from .retry import retry_only_transient_download_errors
+
+
+@dataclass(frozen=True)
+class RawFile:
+    path: Path
+    size: int
+    sha256: str
+    reused: bool
+    resumed_from: int
+    verified: tuple[str, ...]
+
+    def metadata(self, prefix: str = "") -> dict:
+        return {
+            f"{prefix}bytes": self.size,
+            f"{prefix}sha256": self.sha256,
+            f"{prefix}reused_existing_file": self.reused,
+            f"{prefix}resumed_from_byte": self.resumed_from,
+        }
+
+
+def recorded_metadata(context: dg.AssetExecutionContext, key: str) -> str | None:
+    """A value this partition's (or asset's) last materialization recorded, if any."""
+    partitions = [context.partition_key] if context.has_partition_key else None
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=partitions), limit=1).records
+    if not records:
+        return None
+    value = records[0].asset_materialization.metadata.get(key)
+    return value.value if value is not None else None
+
+
+def fetch_or_reuse(context: dg.AssetExecutionContext, http: HttpResource, source: str, relative: str,
+                   dest: Path, *, verify: Verifier, expected_sha256: str | None = None,
+                   recorded_key: str = "sha256", force: bool = False) -> RawFile:
+    """`dest` verified: kept when it passes again, else fetched from `source` (URL or folder)."""
+    if dest.is_file() and not force:
+        try:
+            checked = verify_existing(dest, expected_sha256=expected_sha256 or recorded_metadata(context, recorded_key),
+                                      verify=verify)
+            context.log.info(f"{dest} is already complete and verified again; kept")
+            return RawFile(dest, dest.stat().st_size, sha256_of(dest), True, 0, checked)
+        except VerificationError as exc:
+            context.log.warning(f"the kept file failed verification and is fetched again: {exc}")
+    policy = http.policy(source)
+    with retry_only_transient_download_errors():
+        try:
+            result = fetch_file(source, relative, dest, policy=policy, log=context.log.info, verify=verify,
+                                expected_sha256=expected_sha256, owner=describe_owner(context.run.run_id))
+        except DownloadError as exc:
+            explained = exc if not is_remote(source) else explain_refusal(
+                exc, join_source(source, relative), parse_resolve_url(source), policy, token_set=bool(http.hf_token))
+            if explained is exc:
+                raise
+            raise explained from exc
+    return RawFile(dest, result.size, result.sha256, False, result.resumed_from, result.verified)
+
+
+def verified_markdown(checks: tuple[str, ...]) -> dg.MetadataValue:
+    return dg.MetadataValue.md("\n".join(f"- {check}" for check in checks) or "nothing to check against")
