@@ -177,7 +177,7 @@ class PolicyResolver(AbstractResolver):
 
 
 @contextlib.asynccontextmanager
-async def _session(policy: FetchPolicy) -> AsyncIterator[aiohttp.ClientSession]:
+async def policy_session(policy: FetchPolicy) -> AsyncIterator[aiohttp.ClientSession]:
     resolver = PolicyResolver(policy, policy.make_resolver() if policy.make_resolver else DefaultResolver())
     timeout = aiohttp.ClientTimeout(
         total=None, sock_connect=policy.connect_timeout_s, sock_read=policy.read_timeout_s
@@ -208,7 +208,7 @@ def published_sha256(hops: list[Mapping[str, str]]) -> tuple[str | None, str]:
     return None, ""
 
 
-async def _open_following_redirects(
+async def open_following_redirects(
     session: aiohttp.ClientSession, url: str, headers: dict[str, str], policy: FetchPolicy
 ) -> tuple[aiohttp.ClientResponse, str, list[Mapping[str, str]]]:
     """The final response, its URL, and the headers of every hop (the final one included)."""
@@ -286,9 +286,9 @@ async def _download_locked(url, dest, policy, expected_sha256, log, chunk_size, 
     headers = {"User-Agent": policy.user_agent, "Accept-Encoding": "identity"}
     if have:
         headers["Range"] = f"bytes={have}-"
-    async with _session(policy) as session:
+    async with policy_session(policy) as session:
         try:
-            response, final_url, hops = await _open_following_redirects(session, url, headers, policy)
+            response, final_url, hops = await open_following_redirects(session, url, headers, policy)
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise DownloadError(f"{url}: {type(exc).__name__}: {exc}", retryable=True) from exc
         async with response:

@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from mm_assets.fetch.http import DownloadError, FetchPolicy, _open_following_redirects, _session
+from mm_assets.fetch.http import DownloadError, FetchPolicy, open_following_redirects, policy_session
 
 _RESOLVE = re.compile(r"^(?P<endpoint>https?://[^/]+(?:/.*?)??)/(?:(?P<kind>datasets|spaces)/)?"
                       r"(?P<repo>[^/]+/[^/]+)/resolve/(?P<revision>[^/]+)/?$")
@@ -111,13 +111,13 @@ async def _list_tree(repo: HubRepo, folder: str, policy: FetchPolicy, token_set:
     url: str | None = repo.tree_url(folder)
     headers = {"User-Agent": policy.user_agent, "Accept": "application/json"}
     pages = 0
-    async with _session(policy) as session:
+    async with policy_session(policy) as session:
         while url is not None:
             pages += 1
             if pages > MAX_LISTING_PAGES:
                 raise DownloadError(f"{repo.tree_url(folder)}: more than {MAX_LISTING_PAGES} pages")
             try:
-                response, final_url, _ = await _open_following_redirects(session, url, headers, policy)
+                response, final_url, _ = await open_following_redirects(session, url, headers, policy)
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 raise DownloadError(f"{url}: {type(exc).__name__}: {exc}", retryable=True) from exc
             async with response:

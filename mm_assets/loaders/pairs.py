@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 import torch
 from torch.utils.data import Dataset
 
+from mm_assets.datasets.pairs.table import SOURCES
 from mm_assets.formats.webdataset import member_offsets, split_image_ref
 from mm_assets.images.transforms import SeedTransform, seed_transform
 from mm_assets.text.gpt2_bpe import PAD
@@ -29,7 +30,6 @@ from .common import PackedStrings, SeededItems
 from .decode import decode_and_transform
 
 MANIFEST = "pairs/manifest.parquet"
-SOURCES = ("coco", "vg", "vg_concat", "cc3m")
 MAX_TOKENS = 64
 
 

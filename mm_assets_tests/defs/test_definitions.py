@@ -53,10 +53,11 @@ PAIRS_TABLE_CHECKS = {"pairs_well_formed", "pair_counts_match_metadata", "pair_i
 
 
 def _defined_specs():
-    """The assets this code location defines (not the keys it only depends on, e.g. cc3m_subset
-    while the CC3M definitions are elsewhere)."""
+    """Every asset of the code location; each must be one it defines (no dangling dependency)."""
     graph = defs.resolve_asset_graph()
-    return [spec for spec in defs.resolve_all_asset_specs() if graph.get(spec.key).is_materializable]
+    specs = defs.resolve_all_asset_specs()
+    assert [s.key for s in specs if not graph.get(s.key).is_materializable] == []
+    return specs
 
 
 def test_pairs_contract_keys_groups_lineage_and_checks():

@@ -13,10 +13,9 @@ from typing import Iterator
 import pyarrow.parquet as pq
 
 from mm_assets.common.counts import Tally
-from mm_assets.formats.webdataset import image_ref
+from mm_assets.datasets.cc3m.paths import shard_image_ref
 from mm_assets.text.captions import clean_caption
 
-from .paths import CC3M_SHARDS_DIR
 from .table import ENCODE_BATCH_ROWS, PendingPairs, iter_table_batches
 
 SOURCE = "cc3m"
@@ -25,12 +24,6 @@ SUBSET_COLUMNS = ["row_id", "caption", "shard", "key"]
 
 class SubsetFormatError(ValueError):
     """The subset table lacks a column the manifest needs."""
-
-
-def shard_image_ref(shard: str | int, key: str) -> str:
-    """`cc3m/images/<shard>.tar#<key>`; a numeric shard is written as its partition key (`00042`)."""
-    name = f"{shard:05d}" if isinstance(shard, int) else shard
-    return image_ref(f"{CC3M_SHARDS_DIR}/{name}.tar", key)
 
 
 def iter_cc3m_pending(subset: str | os.PathLike, drops: Tally) -> Iterator[PendingPairs]:

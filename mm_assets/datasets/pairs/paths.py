@@ -1,15 +1,10 @@
-"""Where the image-text artifacts live: each source's folder layout, the merged manifest, and the
-CC3M subset it reads."""
+"""Where the image-text artifacts live: each source's folder layout and the merged manifest (the
+CC3M subset it reads is `DataLayout.cc3m.subset`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-# The CC3M subset and its shards, relative to $MM_DATA_ROOT (DESIGN §3: cc3m_subset's output).
-CC3M_SUBSET = "cc3m/subset.parquet"
-CC3M_SHARDS_DIR = "cc3m/images"
-
 
 @dataclass(frozen=True)
 class SourcePaths:

@@ -4,17 +4,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from mm_assets.common.hashing import sha256_of
-from mm_assets.common.locks import describe_owner
 from mm_assets.datasets.owt.archive import OwtArchiveError, verify_raw_slice
 from mm_assets.datasets.owt.clean import clean_slice
 from mm_assets.datasets.owt.data_dir import DamagedSliceError, missing_binarized_slices, write_data_dir
 from mm_assets.datasets.owt.slices import slice_hub_path
 from mm_assets.defs.shared.resources import ComputeResource, HttpResource, StorageResource
-from mm_assets.defs.shared.retry import NETWORK_RETRY_POLICY, retry_only_transient_download_errors
+from mm_assets.defs.shared.raw_files import DownloadConfig, fetch_or_reuse, verified_markdown
+from mm_assets.defs.shared.retry import NETWORK_RETRY_POLICY
 from mm_assets.defs.shared.writing import sole_writer
-from mm_assets.fetch.sources import fetch_file
-from mm_assets.fetch.verify import VerificationError, verify_existing
 from mm_assets.text.binarize import binarize_text
 from mm_assets.text.gpt2_bpe import verify_gpt2_bpe
 
@@ -28,21 +25,6 @@ def _require_input(path: Path, number: int, upstream: str) -> Path:
     if not path.is_file():
         raise dg.Failure(f"slice {number:02d}: {path} is missing; materialize {upstream} for partition {number:02d} first")
     return path
-
-
-class RawSliceConfig(dg.Config):
-    force_download: bool = False
-
-
-def _recorded_sha256(context: dg.AssetExecutionContext) -> str | None:
-    """The sha256 this partition's last materialization recorded, if any."""
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=[context.partition_key]), limit=1,
-    ).records
-    if not records:
-        return None
-    value = records[0].asset_materialization.metadata.get("sha256")
-    return value.value if value is not None else None
 
 
 @dg.asset(
@@ -59,36 +41,17 @@ def _recorded_sha256(context: dg.AssetExecutionContext) -> str | None:
     "again before it is reused.",
 )
 def owt_raw_slice(
-    context: dg.AssetExecutionContext, config: RawSliceConfig, storage: StorageResource,
+    context: dg.AssetExecutionContext, config: DownloadConfig, storage: StorageResource,
     http: HttpResource, owt_source: OwtSource,
 ) -> dg.MaterializeResult:
     number = int(context.partition_key)
-    dest = storage.layout.owt.raw_slice(number)
-    verified: tuple[str, ...] | None = None
-    if dest.is_file() and not config.force_download:
-        try:
-            verified = verify_existing(dest, expected_sha256=_recorded_sha256(context), verify=verify_raw_slice)
-            context.log.info(f"{dest} is already complete and verified again; kept")
-        except VerificationError as exc:
-            context.log.warning(f"the kept file failed verification and is fetched again: {exc}")
-    reused = verified is not None
-    if reused:
-        size, sha256, resumed = dest.stat().st_size, sha256_of(dest), 0
-    else:
-        with retry_only_transient_download_errors():
-            result = fetch_file(
-                owt_source.url, slice_hub_path(number), dest, policy=http.policy(owt_source.url),
-                log=context.log.info, verify=verify_raw_slice, owner=describe_owner(context.run.run_id),
-            )
-        size, sha256, resumed, verified = result.size, result.sha256, result.resumed_from, result.verified
+    raw = fetch_or_reuse(context, http, owt_source.url, slice_hub_path(number), storage.layout.owt.raw_slice(number),
+                         verify=verify_raw_slice, force=config.force_download)
     return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(dest)),
+        "path": dg.MetadataValue.path(str(raw.path)),
         "source": owt_source.url,
-        "bytes": size,
-        "sha256": sha256,
-        "reused_existing_file": reused,
-        "resumed_from_byte": resumed,
-        "verified": dg.MetadataValue.md("\n".join(f"- {check}" for check in verified) or "nothing to check against"),
+        **raw.metadata(),
+        "verified": verified_markdown(raw.verified),
     })
 
 

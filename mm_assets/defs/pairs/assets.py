@@ -3,7 +3,6 @@
 import dagster as dg
 
 from mm_assets.datasets.pairs.manifest import InputTableError, build_manifest
-from mm_assets.datasets.pairs.paths import CC3M_SUBSET
 from mm_assets.datasets.pairs.cc3m import SubsetFormatError
 from mm_assets.defs.shared.pairs_metadata import caption_encoder, pairs_metadata
 from mm_assets.defs.shared.resources import ComputeResource, StorageResource
@@ -12,7 +11,7 @@ from mm_assets.defs.shared.writing import sole_writer
 from .resources import PairsSettings
 
 RULES = "docs/data-rules.md"
-CC3M_ABSENT = ("the CC3M subset is not materialized yet ($MM_DATA_ROOT/" + CC3M_SUBSET + " is missing): "
+CC3M_ABSENT = ("the CC3M subset is not materialized yet ($MM_DATA_ROOT/cc3m/subset.parquet is missing): "
                "the manifest holds COCO and VG only; materialize cc3m_subset, then pair_manifest again")
 
 
@@ -32,7 +31,7 @@ def pair_manifest(context: dg.AssetExecutionContext, storage: StorageResource, c
     vg_source = "vg" if pairs_settings.vg == "regions" else "vg_concat"
     tables = {"coco": layout.coco.pairs,
               vg_source: layout.vg.pairs if vg_source == "vg" else layout.vg.concat_pairs}
-    subset = layout.root / CC3M_SUBSET
+    subset = layout.cc3m.subset
     included = subset.is_file()
     if not included:
         context.log.warning(CC3M_ABSENT)

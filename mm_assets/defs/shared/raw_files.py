@@ -21,6 +21,12 @@ from .resources import HttpResource
 from .retry import retry_only_transient_download_errors
 
 
+class DownloadConfig(dg.Config):
+    """Run config of every download asset: fetch again even when a verified file is kept."""
+
+    force_download: bool = False
+
+
 @dataclass(frozen=True)
 class RawFile:
     path: Path

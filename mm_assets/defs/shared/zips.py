@@ -13,20 +13,15 @@ from urllib.parse import urlsplit
 
 import dagster as dg
 
-from mm_assets.common.hashing import sha256_of
-from mm_assets.common.locks import describe_owner
-from mm_assets.fetch.sources import fetch_file, is_remote, local_path
-from mm_assets.fetch.verify import VerificationError, verify_existing
+from mm_assets.fetch.sources import is_remote, local_path
+from mm_assets.fetch.verify import VerificationError
 from mm_assets.formats.zip import ZipFormatError, check_zip, extract_folder, remove_stale_extractions
 from mm_assets.layout import DataLayout
 
+from .raw_files import DownloadConfig, fetch_or_reuse, verified_markdown
 from .resources import StorageResource
-from .retry import NETWORK_RETRY_POLICY, retry_only_transient_download_errors
+from .retry import NETWORK_RETRY_POLICY
 from .writing import sole_writer
-
-
-class DownloadConfig(dg.Config):
-    force_download: bool = False
 
 
 def file_location(url: str) -> tuple[str, str]:
@@ -49,15 +44,6 @@ def zip_download_check(required: tuple[str, ...] = ()) -> Callable[[Path], str]:
             raise VerificationError(str(exc)) from exc
 
     return verify
-
-
-def recorded_sha256(context: dg.AssetExecutionContext) -> str | None:
-    """The sha256 the asset's last materialization recorded, if any."""
-    event = context.instance.get_latest_materialization_event(context.asset_key)
-    if event is None or event.asset_materialization is None:
-        return None
-    value = event.asset_materialization.metadata.get("sha256")
-    return value.value if value is not None else None
 
 
 def zip_download_asset(
@@ -88,33 +74,14 @@ def zip_download_asset(
     def _download(context: dg.AssetExecutionContext, config: DownloadConfig) -> dg.MaterializeResult:
         storage: StorageResource = context.resources.storage
         base, relative = location(getattr(context.resources, source_resource))
-        dest = destination(storage.layout)
-        verify = zip_download_check(required_members)
-        verified = None
-        if dest.is_file() and not config.force_download:
-            try:
-                verified = verify_existing(dest, expected_sha256=recorded_sha256(context), verify=verify)
-                context.log.info(f"{dest} is already complete and verified again; kept")
-            except VerificationError as exc:
-                context.log.warning(f"the kept file failed verification and is fetched again: {exc}")
-        reused = verified is not None
-        if reused:
-            size, sha256, resumed = dest.stat().st_size, sha256_of(dest), 0
-        else:
-            with retry_only_transient_download_errors():
-                result = fetch_file(base, relative, dest, policy=context.resources.http.policy(base),
-                                    log=context.log.info, verify=verify,
-                                    owner=describe_owner(context.run.run_id))
-            size, sha256, resumed, verified = result.size, result.sha256, result.resumed_from, result.verified
+        raw = fetch_or_reuse(context, context.resources.http, base, relative, destination(storage.layout),
+                             verify=zip_download_check(required_members), force=config.force_download)
         return dg.MaterializeResult(metadata={
-            "path": dg.MetadataValue.path(str(dest)),
-            "dagster/uri": str(dest),
+            "path": dg.MetadataValue.path(str(raw.path)),
+            "dagster/uri": str(raw.path),
             "source": f"{base.rstrip('/')}/{relative}",
-            "bytes": size,
-            "sha256": sha256,
-            "reused_existing_file": reused,
-            "resumed_from_byte": resumed,
-            "verified": dg.MetadataValue.md("\n".join(f"- {check}" for check in verified)),
+            **raw.metadata(),
+            "verified": verified_markdown(raw.verified),
         })
 
     return _download
