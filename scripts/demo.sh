@@ -12,7 +12,7 @@ export MM_OWT_TRAIN_SLICES=${MM_OWT_TRAIN_SLICES:-0-4}
 export MM_OWT_VALID_SLICES=${MM_OWT_VALID_SLICES:-5}
 export DAGSTER_HOME=${DAGSTER_HOME:-$PWD/demo_home}
 mkdir -p "$DAGSTER_HOME"
-[ -f "$DAGSTER_HOME/dagster.yaml" ] || : > "$DAGSTER_HOME/dagster.yaml"
+[ -f "$DAGSTER_HOME/dagster.yaml" ] || printf 'telemetry:\n  enabled: false\nnux:\n  enabled: false\n' > "$DAGSTER_HOME/dagster.yaml"
 dagster="$VENV/bin/dagster"
 run() {
   echo "+ dagster asset materialize $*"

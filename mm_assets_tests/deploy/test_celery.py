@@ -13,7 +13,7 @@ import pytest
 from mm_assets_tests.conftest import dagster_bin, run_materialize_cli
 
 from .services import RedisServer, Service
-from .topology import BIN, REPO, dagster_home, instance_on, pipeline_env
+from .topology import BIN, REPO, dagster_home, initialize_pools, instance_on, pipeline_env
 
 REDIS = shutil.which("redis-server")
 pytestmark = [
@@ -54,7 +54,8 @@ def celery_runs(redis_server, postgres, owt_mirror, bpe_dir, fairseq_python, tmp
     try:
         worker.start().wait_until(lambda: f"{WORKER}@" in worker.log_tail() and " ready." in worker.log_tail(),
                                   timeout=180, what="the worker ready on the broker")
-        run_materialize_cli(env, "--select", "gpt2_bpe")
+        initialize_pools(env)  # as the compose file's init-pools service does: the two runs below
+        run_materialize_cli(env, "--select", "gpt2_bpe")  # start together and would race to create one
         runs = [subprocess.Popen([dagster_bin(), "asset", "materialize", "-m", "mm_assets.definitions",
                                   "--select", SLICE_ASSETS, "--partition", partition], env=env,
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -14,7 +14,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 CORE = {"postgres", "code", "webserver", "daemon"}
-DAGSTER_SERVICES = {"code", "webserver", "daemon", "celery-worker"}
+DAGSTER_SERVICES = {"code", "webserver", "daemon", "init-pools", "celery-worker"}
 SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET|_KEY$", re.IGNORECASE)
 REFERENCE = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
 HADOLINT = Path(sys.executable).parent / "hadolint"
@@ -83,6 +83,8 @@ def test_the_four_services_and_the_optional_celery_profile(services):
     assert "-m mm_assets.definitions" in " ".join(services["code"]["command"])
     assert services["webserver"]["command"][0] == "dagster-webserver"
     assert services["daemon"]["command"][:2] == ["dagster-daemon", "run"]
+    assert services["init-pools"]["command"] == ["python", "-m", "mm_assets.defs.shared.pools"]
+    assert services["daemon"]["depends_on"]["init-pools"]["condition"] == "service_completed_successfully"
     assert services["celery-worker"]["command"][:3] == ["dagster-celery", "worker", "start"]
 
 
@@ -206,7 +208,7 @@ def test_docker_compose_validates_the_file_with_the_example_env(tmp_path, profil
                             timeout=60, env={"PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
     resolved = yaml.safe_load(result.stdout)["services"]
-    assert CORE | {"redis", "celery-worker"} == set(resolved)  # v1 lists profiled services too
+    assert CORE | {"init-pools", "redis", "celery-worker"} == set(resolved)  # v1 lists profiled services too
     port = resolved["webserver"]["ports"][0]
     assert (port["host_ip"] if isinstance(port, dict) else port.split(":")[0]) == "127.0.0.1"
     assert resolved["webserver"]["environment"]["DAGSTER_PG_PASSWORD"] == env_example()["DAGSTER_PG_PASSWORD"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import shutil
 import sys
 import time
@@ -71,6 +72,12 @@ LOCATION_STATUS = """{ workspaceOrError { ... on Workspace { locationEntries { n
   locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
 
 
+def initialize_pools(env: dict) -> None:
+    """Create the code location's concurrency pools on the instance `env` points at."""
+    subprocess.run([str(BIN / "python"), "-m", "mm_assets.defs.shared.pools"], env=env, check=True,
+                   capture_output=True, timeout=300)
+
+
 class Topology:
     """Code server, daemon and webserver over one DAGSTER_HOME; `stop()` ends them all."""
 
@@ -101,6 +108,7 @@ class Topology:
             return '"ListRepositoriesResponse"' in answer
 
         self.code.start().wait_until(code_loaded, timeout=180, what="code location loaded")
+        initialize_pools(self.env)  # as the compose file's init-pools service does
         self.daemon.start()
         self.webserver.start().wait_until(
             lambda: urllib.request.urlopen(f"{self.url}/server_info", timeout=5).status == 200,

@@ -71,3 +71,47 @@ def test_decompression_bombs_are_refused_by_their_header(side):
         with pytest.raises(InvalidImage) as err:
             inspect_image(decompression_bomb(side))
     assert err.value.reason == "too_many_pixels"
+
+
+def test_jpeg_verdicts_at_reduced_scale_equal_full_scale_decoding():
+    """JPEGs are judged at 1/8 scale: on damaged baseline and progressive files (cut, bytes
+    changed, garbage inserted) the verdict must be what a full-scale `load()` gives."""
+    import random
+
+    import numpy as np
+
+    from mm_assets.images.synthetic import photo_jpeg
+
+    def full_scale_ok(data: bytes) -> bool:
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+            return True
+        except Exception:
+            return False
+
+    rng, pick = np.random.default_rng(0), random.Random(0)
+    originals = [photo_jpeg(rng, pick.randint(120, 300), pick.randint(120, 300)) for _ in range(6)]
+    for data in originals[:3]:
+        buffer = io.BytesIO()
+        Image.open(io.BytesIO(data)).save(buffer, "JPEG", progressive=True, quality=85)
+        originals.append(buffer.getvalue())
+    checked = 0
+    for data in originals:
+        variants = [data, data[: len(data) // 2], data[:-10]]
+        for _ in range(15):
+            damaged = bytearray(data)
+            for _ in range(pick.randint(1, 12)):
+                damaged[pick.randint(600, len(data) - 3)] = pick.randrange(256)
+            variants.append(bytes(damaged))
+        for variant in variants:
+            try:
+                inspect_image(variant)
+                ours = True
+            except InvalidImage:
+                ours = False
+            assert ours == full_scale_ok(variant)
+            checked += 1
+    assert checked == 9 * 18
+    info = inspect_image(originals[0])
+    assert (info.width, info.height, info.mode) == Image.open(io.BytesIO(originals[0])).size + ("RGB",)
