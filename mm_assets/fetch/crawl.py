@@ -9,18 +9,22 @@ by hand) goes through the address policy, and the resolver that checks an addres
 whose answer is connected to (`PolicyResolver`), so loopback, private and link-local addresses
 are refused after DNS and after each redirect unless the policy allows them. A total time per
 URL (every hop and the body), a connect timeout, and a byte cap. Politeness: at most
-`concurrency` URLs in flight and `per_host` connections per host; a User-Agent naming the
-project; `X-Robots-Tag: noai` / `noimageai` respected. Memory: `crawl_each` streams its input
-and holds at most `concurrency` tasks; no cookie jar grows with the hosts seen.
+`concurrency` URLs in flight and `per_host` URLs per host; a User-Agent naming the
+project; `X-Robots-Tag: noai` / `noimageai` respected. The time limit starts only once a URL
+holds its host's slot: waiting behind other URLs of a popular host is not the host's slowness,
+so a URL's class does not depend on how many run at once. Memory: `crawl_each` streams its input
+and holds at most `concurrency` tasks; no cookie jar grows with the hosts seen, and a host's slot
+is dropped when no URL of it is in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, TypeVar
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 import yarl
@@ -57,7 +61,7 @@ class CrawlLimits:
     timeout_s: float = 20.0  # total for one URL: every hop and the body
     connect_timeout_s: float = 5.0
     concurrency: int = 256  # URLs in flight
-    per_host: int = 16  # connections per host
+    per_host: int = 16  # URLs in flight per host (by the URL's own host; the connector also caps redirect targets)
     max_bytes: int = DEFAULT_MAX_BYTES
     retries: int = 0  # further attempts after a transient failure (timeout, reset, 5xx, 429)
     retry_wait_s: float = 0.5
@@ -95,6 +99,7 @@ class Crawler:
         self.policy, self.limits = policy, limits
         self._session: aiohttp.ClientSession | None = None
         self._headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+        self._host_slots: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
 
     async def __aenter__(self) -> "Crawler":
         resolver = PolicyResolver(self.policy, self.policy.make_resolver() if self.policy.make_resolver
@@ -134,9 +139,29 @@ class Crawler:
                 return replace(result, attempts=attempt)
             await asyncio.sleep(self.limits.retry_wait_s * attempt)
 
+    @asynccontextmanager
+    async def _host_slot(self, url: str):
+        """One of the `per_host` slots of the URL's host, held for one attempt (none for an unparsable URL)."""
+        try:
+            host = urlsplit(url).hostname
+        except ValueError:
+            host = None
+        if host is None:
+            yield
+            return
+        semaphore, users = self._host_slots.setdefault(host, (asyncio.Semaphore(self.limits.per_host), [0]))
+        users[0] += 1
+        try:
+            async with semaphore:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._host_slots[host]
+
     async def _bounded(self, url: str, once: Callable[[str], Coroutine]) -> CrawlResult:
         try:
-            async with asyncio.timeout(self.limits.timeout_s):
+            async with self._host_slot(url), asyncio.timeout(self.limits.timeout_s):
                 return await once(url)
         except _Stop as stop:
             return CrawlResult(url, stop.status, stop.detail, **stop.fields)

@@ -95,6 +95,10 @@ async def server():
     async def other_bot(request):
         return web.Response(body=JPEG, content_type="image/jpeg", headers={"X-Robots-Tag": "otherbot: noai"})
 
+    async def steady(request):  # answers in 0.2 s, always
+        await asyncio.sleep(0.2)
+        return web.Response(body=JPEG, content_type="image/jpeg")
+
     async def counted(request):
         seen["active"] += 1
         seen["peak"] = max(seen["peak"], seen["active"])
@@ -107,7 +111,7 @@ async def server():
                           ("/html", html), ("/html-page", html_page), ("/missing", missing), ("/broken", broken), ("/slow", slow),
                           ("/hop/{left}", hop), ("/big", big), ("/big-unannounced", big_unannounced),
                           ("/cut", cut), ("/noai", noai), ("/other-bot", other_bot),
-                          ("/counted/{n}", counted)]:
+                          ("/counted/{n}", counted), ("/steady/{n}", steady)]:
         app.router.add_route("*", path, handler)
     test_server = TestServer(app, host="127.0.0.1")
     await test_server.start_server()
@@ -278,6 +282,19 @@ async def test_concurrency_is_bounded_overall_and_per_host(server):
                                                    crawler.fetch, concurrency=limits.concurrency)]
     assert [r.status for r in results] == ["ok"] * 20
     assert seen["peak"] == 3  # one host: the per-host limit holds
+
+
+async def test_waiting_for_a_busy_host_is_not_counted_as_its_slowness(server):
+    """20 URLs of one host answering in 0.2 s, 2 at a time, 0.5 s each: all of them answer in
+    time, whatever the concurrency; the time limit starts when a URL gets its host's slot."""
+    base = server[0]
+    urls = [f"{base}/steady/{n}" for n in range(20)]
+    for concurrency in (1, 20):
+        limits = CrawlLimits(timeout_s=0.5, concurrency=concurrency, per_host=2)
+        async with Crawler(ALLOW, limits) as crawler:
+            results = [r async for _, r in crawl_each(urls, crawler.fetch, concurrency=concurrency)]
+            assert [r.status for r in results] == ["ok"] * 20, concurrency
+            assert not getattr(crawler, "_host_slots", {})  # a host's slot goes once nothing of it is in flight
 
 
 async def test_crawl_each_reads_its_input_lazily_and_bounds_what_runs():

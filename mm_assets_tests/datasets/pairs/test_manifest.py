@@ -44,7 +44,6 @@ def test_manifest_with_cc3m_in_source_order(layout, caption_encoder):
     assert [r["tokens"] for r in cc3m] == [caption_encoder.encode([clean_caption(c)]).tokens_of(0) for _, c in kept]
     assert built.cc3m_drops["dropped_empty_caption"] == 1 and built.cc3m_drops["captions_with_nul"] == 1
     assert {s: v.pairs for s, v in built.table.stats.items()} == {"coco": 130, "vg_concat": vg.num_rows, "cc3m": 4}
-    assert pq.read_metadata(layout.pairs.manifest).row_group(0).num_rows <= 64 * 1024
     assert check_pairs_table(layout.pairs.manifest).problems.total() == 0
     images = sample_images(layout.pairs.manifest)
     assert len(images) == 26 + 20 + 4  # fewer than 1,000: every image
@@ -53,6 +52,18 @@ def test_manifest_with_cc3m_in_source_order(layout, caption_encoder):
     assert "| COCO | 26 | 82,783 | 5.0 | 5.0 |" in markdown and "| CC3M subset | 4 | 500,000 |" in markdown
     assert "| **total** | 50 | 691,032 |" in markdown
     assert "| 64 |" in histogram_markdown(built.table.stats["vg_concat"].token_histogram)
+
+
+def test_manifest_is_written_in_row_groups_of_the_set_size(layout, caption_encoder, tmp_path, monkeypatch):
+    from mm_assets.datasets.pairs import table as pairs_table
+    monkeypatch.setattr(pairs_table, "ROW_GROUP_ROWS", 50)
+    path = tmp_path / "small_groups.parquet"
+    build_manifest(path, {"coco": layout.coco.pairs, "vg": layout.vg.pairs}, None, caption_encoder, workers=2)
+    metadata = pq.read_metadata(path)
+    sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+    assert len(sizes) >= 3 and set(sizes[:-1]) == {50} and 0 < sizes[-1] <= 50
+    whole = pa.concat_tables([pq.read_table(layout.coco.pairs), pq.read_table(layout.vg.pairs)])
+    assert pq.read_table(path).equals(whole)
 
 
 def test_manifest_without_cc3m_and_with_a_missing_table(layout, caption_encoder, tmp_path):
