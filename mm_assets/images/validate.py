@@ -3,7 +3,8 @@
 A JPEG is decoded at 1/8 scale (libjpeg's DCT scaling): every byte of its entropy-coded data is
 still decoded, and only that can be truncated or corrupt, so the verdict is the one a full-scale
 decode gives (a test compares both on a corpus of damaged baseline and progressive files) at less
-cost; the width and height reported are the file's own.
+cost; the width and height reported are the file's own. An animation (GIF, WebP, APNG) has every
+frame decoded: the first frame alone says nothing of a file cut short after it.
 
 Every dataset that fetches or indexes images asks the same question, and counts the answers the
 same way: `InvalidImage.reason` is a short key (`not_an_image`, `truncated`, `too_small`,
@@ -63,6 +64,9 @@ def inspect_image(data: bytes, *, min_side: int = 1, max_pixels: int = PILLOW_MA
             image.draft(mode, (max(1, width // 8), max(1, height // 8)))
         try:
             image.load()  # decodes all the data: a truncated or corrupt file fails here
+            for frame in range(1, getattr(image, "n_frames", 1)):  # an animation: every frame's data too
+                image.seek(frame)
+                image.load()
         except OSError as exc:
             reason = "truncated" if "truncated" in str(exc).lower() else "undecodable"
             raise InvalidImage(reason, f"{type(exc).__name__}: {exc}") from None

@@ -115,3 +115,16 @@ def test_jpeg_verdicts_at_reduced_scale_equal_full_scale_decoding():
     assert checked == 9 * 18
     info = inspect_image(originals[0])
     assert (info.width, info.height, info.mode) == Image.open(io.BytesIO(originals[0])).size + ("RGB",)
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "PNG"])
+def test_an_animation_cut_after_its_first_frame_is_refused(fmt):
+    frames = [Image.effect_noise((120, 90), 60 + 10 * n).convert("P" if fmt == "GIF" else "RGB") for n in range(5)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format=fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    data = buffer.getvalue()
+    assert inspect_image(data).format == fmt
+    for fraction in (0.5, 0.9):
+        with pytest.raises(InvalidImage) as refused:
+            inspect_image(data[: int(len(data) * fraction)])
+        assert refused.value.reason in ("truncated", "undecodable", "not_an_image")

@@ -12,6 +12,7 @@ from the journal without fetching a stored image again.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -56,10 +57,15 @@ class ShardSummary:
 
 
 def shard_identity(shard: str, rows: pa.Table, rules: ImageRules) -> dict:
+    """What a shard is: its rows (a hash of every row id, URL and caption: a shard cached from
+    another index of the same shape is not this one's) and the image rules it was judged by."""
     ids = rows["row_id"]
     first, last = (ids[0].as_py(), ids[-1].as_py()) if len(ids) else (None, None)
+    digest = hashlib.sha256()
+    for row in zip(ids.to_pylist(), rows["url"].to_pylist(), rows["caption"].to_pylist()):
+        digest.update(json.dumps(row, ensure_ascii=True).encode("ascii") + b"\n")
     return {"version": JOURNAL_VERSION, "shard": shard, "rows": len(ids), "first_row": first,
-            "last_row": last, "rules": rules.identity()}
+            "last_row": last, "rows_sha256": digest.hexdigest(), "rules": rules.identity()}
 
 
 def complete_shard_identity(paths: Cc3mPaths, shard: str) -> dict | None:

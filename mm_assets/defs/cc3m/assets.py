@@ -19,6 +19,7 @@ from mm_assets.defs.shared.metadata import table_metadata
 from mm_assets.defs.shared.resources import ComputeResource, HttpResource, StorageResource
 from mm_assets.defs.shared.retry import NETWORK_RETRY_POLICY, retry_only_transient_download_errors
 from mm_assets.defs.shared.writing import sole_writer
+from mm_assets.fetch.http import DownloadError
 from mm_assets.fetch.sources import fetch_file, is_remote, local_path
 from mm_assets.text.encode import FairseqGpt2Encoder
 from mm_assets.text.gpt2_bpe import verify_gpt2_bpe
@@ -228,6 +229,10 @@ def cc3m_subset(
     layout = storage.layout
     paths = layout.cc3m
     _require_index(storage)
+    try:  # before anything is written: the token figures need the BPE files
+        encoder = FairseqGpt2Encoder(verify_gpt2_bpe(layout.gpt2_bpe_dir))
+    except DownloadError as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from exc
     size = cc3m_source.integer("subset_size")
     try:
         subset = select_subset(paths, size=size, repeats=cc3m_crawl.integer("placeholder_repeats"),
@@ -240,7 +245,6 @@ def cc3m_subset(
         write_subset(subset, paths)
     captions = [caption.strip() for caption in subset.table["caption"].to_pylist()]
     words = sum(len(caption.split()) for caption in captions)
-    encoder = FairseqGpt2Encoder(verify_gpt2_bpe(layout.gpt2_bpe_dir))
     _, sizes, _ = encoder.encode_block(("\n".join(captions) + "\n").encode("utf-8"))
     bpe_tokens = int(sizes.sum()) - len(sizes)  # without the </s> the block encoding appends
     pairs = subset.table.num_rows

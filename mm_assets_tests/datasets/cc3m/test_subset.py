@@ -5,6 +5,7 @@ import hashlib
 import random
 import shutil
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -118,3 +119,18 @@ def test_shards_cached_under_other_rules_do_not_count(shards):
     with pytest.raises(NotEnoughImages, match="shard 00000 was cached under other settings") as err:
         select_subset(shards[0], size=5, repeats=3, rules=ImageRules(min_side=64))
     assert err.value.have == 0
+
+
+def test_shards_cached_from_another_index_of_the_same_shape_do_not_count(shards, tmp_path):
+    paths = Cc3mPaths(tmp_path / "cc3m")
+    shutil.copytree(shards[0].root, paths.root)
+    table = pq.read_table(paths.index)
+    urls = table["url"].to_pylist()
+    urls[3] += "?another-index"
+    index_metadata = pq.ParquetFile(paths.index).metadata.metadata
+    with pq.ParquetWriter(paths.index, table.schema) as writer:
+        writer.write_table(table.set_column(table.schema.get_field_index("url"), "url", pa.array(urls, pa.string())))
+        writer.add_key_value_metadata({k: v for k, v in index_metadata.items() if k != b"ARROW:schema"})
+    assert read_shard(paths.index, "00000").num_rows == SHARD  # the same shape, one URL changed
+    with pytest.raises(NotEnoughImages, match="shard 00000 was cached under other settings"):
+        select_subset(paths, size=5, repeats=3, rules=RULES)

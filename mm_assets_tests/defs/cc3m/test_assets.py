@@ -45,6 +45,12 @@ def test_chain_in_process(tmp_path, bpe_dir):
             assert all(check.passed for check in check_results(result).values())
         rerun = materialize(["cc3m_image_cache"], partition_key="00000", instance=instance, **resources)
         assert _metadata(rerun, "cc3m_image_cache")["reused_existing_shard"].value is True
+        bpe = resources["storage"].layout.gpt2_bpe_dir
+        bpe.rename(bpe.with_name("moved"))
+        with pytest.raises(dg.Failure, match="materialize gpt2_bpe first"):
+            materialize(["cc3m_subset"], instance=instance, **resources)
+        assert not (tmp_path / "data" / "cc3m" / "subset.parquet").exists()  # failed before writing
+        bpe.with_name("moved").rename(bpe)
         subset = materialize(["cc3m_subset"], instance=instance, **resources)
     checks = check_results(subset)
     assert checks["subset_is_first_valid_rows"].passed
