@@ -20,14 +20,25 @@ def item_generator(seed: int, epoch: int, index: int) -> torch.Generator:
 
 
 class SeededItems:
-    """`seed` and `epoch` for a dataset's per-item draws; call `set_epoch` before each epoch's
-    iterator is made (workers get a copy of the dataset when the iterator starts)."""
+    """`seed` and `epoch` for a dataset's per-item draws; call `set_epoch` before each epoch.
+
+    The epoch lives in shared memory: `persistent_workers=True` keeps the dataset copies its
+    workers got at the first epoch, and they must still see each new epoch (else every epoch
+    would repeat the first one's augmentation)."""
 
     seed: int = 0
-    epoch: int = 0
+
+    def init_seeding(self, seed: int) -> None:
+        """Call from `__init__`, in the main process, before any DataLoader iterates."""
+        self.seed = seed
+        self._epoch = torch.zeros(1, dtype=torch.int64).share_memory_()
+
+    @property
+    def epoch(self) -> int:
+        return int(self._epoch[0])
 
     def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+        self._epoch[0] = epoch
 
     def generator(self, index: int) -> torch.Generator:
         return item_generator(self.seed, self.epoch, index)

@@ -38,7 +38,7 @@ class ImageNetDataset(SeededItems, Dataset):
         self.paths = PackedStrings(table.column("path"))
         self.labels = table.column("label").to_numpy().astype(np.int64)
         self.transform = transform or seed_transform(split)
-        self.seed = seed
+        self.init_seeding(seed)
         self.reduced_decode = reduced_decode
 
     def __len__(self) -> int:

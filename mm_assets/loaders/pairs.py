@@ -68,7 +68,7 @@ class ImageTextPairs(SeededItems, Dataset):
         self.max_tokens = max_tokens
         self.offsets, self.sizes = self._locate_members(table.column("image"), workers)
         self.transform = transform or seed_transform(split, image_text=True)
-        self.seed = seed
+        self.init_seeding(seed)
         self.reduced_decode = reduced_decode
 
     @staticmethod
