@@ -6,7 +6,8 @@
 
 FROM python:3.11.14-slim-bookworm AS build
 # CPU builds of torch for both environments: for Linux the default index has CUDA builds of
-# several GB. Build with --build-arg TORCH_INDEX_URL= to take those instead.
+# several GB. (constraints/fairseq.txt pins torch's +cpu build: a CUDA image needs that pin
+# changed as well as this index.)
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ENV PIP_EXTRA_INDEX_URL=${TORCH_INDEX_URL} \
     PIP_NO_CACHE_DIR=1 \
@@ -32,8 +33,13 @@ RUN groupadd --gid 1000 dagster \
     && useradd --uid 1000 --gid dagster --create-home --shell /usr/sbin/nologin dagster
 COPY --from=build /app /app
 WORKDIR /app
+# The instance's defaults, as compose sets them, so that a worker started with plain `docker run`
+# needs only the host, the user and the password (README "Spreading steps over machines"; the user
+# is not set here, as hadolint counts it among the credentials).
 ENV PATH=/app/.venv/bin:$PATH \
     DAGSTER_HOME=/opt/dagster/home \
+    DAGSTER_PG_PORT=5432 \
+    DAGSTER_PG_DB=dagster \
     MM_DATA_ROOT=/data \
     PYTHONUNBUFFERED=1
 # The code stays root's (read-only to the services); the instance's folder, its storage (compute

@@ -60,9 +60,9 @@ demo: venv venv-fairseq sample
 test: venv venv-fairseq
 	MM_TEST_GPT2_BPE="$(GPT2_BPE_SOURCE)" $(VENV)/bin/python -m pytest -ra $(PYTEST_ARGS)
 
-# Everything but the end-to-end tests (marked e2e): under a minute, no fairseq environment needed.
+# Everything but the end-to-end and other slow tests (marked e2e, slow): under a minute, no fairseq environment needed.
 test-fast: venv
-	MM_TEST_GPT2_BPE="$(GPT2_BPE_SOURCE)" $(VENV)/bin/python -m pytest -ra -m "not e2e" $(PYTEST_ARGS)
+	MM_TEST_GPT2_BPE="$(GPT2_BPE_SOURCE)" $(VENV)/bin/python -m pytest -ra -m "not e2e and not slow" $(PYTEST_ARGS)
 
 # Benchmarks against the named references (README "Measured speed" and each dataset's section).
 bench: venv venv-fairseq

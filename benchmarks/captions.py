@@ -37,7 +37,8 @@ sys.path.insert(0, str(REPO))
 from mm_assets.common.parallel import ordered_map  # noqa: E402
 from mm_assets.datasets.pairs.caption_text import CaptionText  # noqa: E402
 from mm_assets.datasets.pairs.table import ENCODE_BATCH_ROWS, PendingPairs, encode_pairs, write_pairs_table  # noqa: E402
-from mm_assets.judge import DEFAULT_FAIRSEQ_PYTHON, JUDGE_DIR  # noqa: E402
+from mm_assets.judge import JUDGE_DIR  # noqa: E402
+from mm_assets.judge.recipe import default_fairseq_python  # noqa: E402
 from mm_assets.text.captions import CaptionEncoder, clean_caption  # noqa: E402
 from mm_assets.text.gpt2_bpe import Gpt2BpeFiles, fetch_gpt2_bpe  # noqa: E402
 
@@ -127,7 +128,7 @@ def main() -> None:
     parser.add_argument("--captions", type=int, default=sum(REAL_COUNTS.values()))
     parser.add_argument("--reference-captions", type=int, default=300_000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--fairseq-python", default=os.environ.get("MM_FAIRSEQ_PYTHON", DEFAULT_FAIRSEQ_PYTHON))
+    parser.add_argument("--fairseq-python", default=default_fairseq_python())
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch)

@@ -11,6 +11,18 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """With MM_REQUIRE_ALL_TESTS=1 (set by .ci/run) a skipped test fails: CI must not pass
+    without the browser, PostgreSQL, redis or the compose validator the skips stand for."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("MM_REQUIRE_ALL_TESTS") == "1" and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but MM_REQUIRE_ALL_TESTS=1 requires every test to run: {reason}"
+
+
 def _bpe_source() -> Path:
     env = os.environ.get("MM_TEST_GPT2_BPE")
     if env and Path(env).is_dir():
@@ -33,9 +45,9 @@ def bpe_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def fairseq_python() -> str:
-    from mm_assets.judge import DEFAULT_FAIRSEQ_PYTHON
+    from mm_assets.judge.recipe import default_fairseq_python
 
-    python = os.environ.get("MM_FAIRSEQ_PYTHON") or DEFAULT_FAIRSEQ_PYTHON
+    python = default_fairseq_python()
     if not Path(python).exists():
         pytest.fail(f"{python} missing: `make venv-fairseq` builds the reference environment")
     return python

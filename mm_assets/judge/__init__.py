@@ -1,5 +1,5 @@
 """Code that runs fairseq itself, in `.venv-fairseq` (fairseq and Dagster cannot share one
-environment: docs/architecture.md). Nothing here imports Dagster; the check scripts use
+environment: the README, "Two Python environments"). Nothing here imports Dagster; the check scripts use
 `dagster_pipes`, which has no dependencies. Scripts here are run by path, never imported there.
 """
 

@@ -54,7 +54,8 @@ def main_pipes() -> None:
         rows = extras["rows"]
         try:
             bpe, dictionary = load_fairseq(Path(extras["bpe_dir"]))
-            problems = judge_rows(rows, bpe, dictionary)
+            problems = judge_rows(rows, bpe, dictionary) if rows else [
+                "no rows to re-encode: the table is empty, so fairseq could confirm nothing"]
             pipes.log.info(f"fairseq re-encoded {len(rows)} captions")
         except Exception as exc:  # whatever fairseq trips on is a failed check, reported, not a crash
             problems = [f"fairseq could not encode the sample: {type(exc).__name__}: {exc}"]

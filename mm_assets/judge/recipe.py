@@ -16,12 +16,12 @@ import sys
 import time
 from pathlib import Path
 
+from mm_assets.judge import DEFAULT_FAIRSEQ_PYTHON
+
 
 def default_fairseq_python() -> str:
-    env = os.environ.get("MM_FAIRSEQ_PYTHON")
-    if env:
-        return env
-    return str(Path(__file__).resolve().parents[2] / ".venv-fairseq" / "bin" / "python")
+    """MM_FAIRSEQ_PYTHON, else the interpreter of the environment the Makefile builds."""
+    return os.environ.get("MM_FAIRSEQ_PYTHON") or DEFAULT_FAIRSEQ_PYTHON
 
 
 def run_bpe_encoder(

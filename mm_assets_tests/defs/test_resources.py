@@ -73,6 +73,7 @@ def test_a_bad_setting_fails_the_step_before_any_work(tmp_path):
     assert not any(tmp_path.iterdir())  # nothing was written
 
 
+@pytest.mark.slow  # the CLI twin of the in-process test above
 def test_a_bad_environment_variable_fails_a_cli_run(tmp_path):
     import os
 

@@ -203,7 +203,9 @@ def test_docker_compose_validates_the_file_with_the_example_env(tmp_path, profil
     """docker-compose (Debian's v1) parses and validates the file against its schema; no engine needed."""
     for name in ("docker-compose.yml", "Dockerfile"):
         shutil.copy(REPO / name, tmp_path / name)
-    shutil.copy(REPO / ".env.example", tmp_path / ".env")
+    example = (REPO / ".env.example").read_text()
+    assert "\nDAGSTER_PG_PASSWORD=\n" in example  # empty: compose refuses to start until it is set
+    (tmp_path / ".env").write_text(example.replace("\nDAGSTER_PG_PASSWORD=\n", "\nDAGSTER_PG_PASSWORD=a-test-password\n"))
     result = subprocess.run([DOCKER_COMPOSE, *profile, "config"], cwd=tmp_path, capture_output=True, text=True,
                             timeout=60, env={"PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
@@ -211,4 +213,37 @@ def test_docker_compose_validates_the_file_with_the_example_env(tmp_path, profil
     assert CORE | {"init-pools", "redis", "celery-worker"} == set(resolved)  # v1 lists profiled services too
     port = resolved["webserver"]["ports"][0]
     assert (port["host_ip"] if isinstance(port, dict) else port.split(":")[0]) == "127.0.0.1"
-    assert resolved["webserver"]["environment"]["DAGSTER_PG_PASSWORD"] == env_example()["DAGSTER_PG_PASSWORD"]
+    assert resolved["webserver"]["environment"]["DAGSTER_PG_PASSWORD"] == "a-test-password"
+
+
+def test_env_example_names_every_pipeline_setting():
+    """Every variable a resource or the schedule reads is in .env.example, but those the image or
+    compose sets (the data root, the fairseq interpreter, the broker URLs)."""
+    import importlib
+    import pkgutil
+
+    import mm_assets.defs
+    from mm_assets.defs.cc3m.schedules import RECHECK_CRON_VARIABLE
+    from mm_assets.defs.shared.resources import EnvResource
+
+    read = {RECHECK_CRON_VARIABLE}
+    for module in pkgutil.walk_packages(mm_assets.defs.__path__, "mm_assets.defs."):
+        for value in vars(importlib.import_module(module.name)).values():
+            if isinstance(value, type) and issubclass(value, EnvResource):
+                read |= set(getattr(value, "ENV", {}))
+    set_elsewhere = {"MM_DATA_ROOT", "MM_FAIRSEQ_PYTHON", "MM_CELERY_BROKER_URL", "MM_CELERY_BACKEND_URL"}
+    assert len(read) > 25 and read - set_elsewhere - set(env_example()) == set()
+
+
+def test_the_readme_worker_command_gives_the_instance_everything_it_reads(dockerfile):
+    """A worker started with `docker run` (README) has every variable dagster.yaml and
+    celery_worker.yaml read: from the image, from -e, or (the password) from --env-file."""
+    readme = (REPO / "README.md").read_text()
+    command = re.search(r"docker run -d --name mm-worker.*?-n mm-worker", readme, re.S).group(0)
+    given = set(re.findall(r"-e ([A-Z_]+)=", command))
+    image = {name for instruction, args in dockerfile if instruction == "ENV"
+             for name in re.findall(r"(?:^|\s)([A-Z_]+)=", args)}
+    needed = {value for name in ("dagster.yaml", "celery_worker.yaml")
+              for path, value in strings(yaml.safe_load((REPO / name).read_text())) if path[-1] == "env"}
+    assert "--env-file .env" in command
+    assert needed - given - image == {"DAGSTER_PG_PASSWORD"}

@@ -118,9 +118,7 @@ def test_the_cc3m_recheck_schedule_is_loaded_and_can_be_started(topology):
     selector = {"repositoryLocationName": LOCATION, "repositoryName": "__repository__"}
     schedules = graphql(topology.url, """query($s: RepositorySelector!) { repositoryOrError(repositorySelector: $s) {
         ... on Repository { schedules { name cronSchedule } } } }""", {"s": selector})["repositoryOrError"]["schedules"]
-    if RECHECK_SCHEDULE not in {s["name"] for s in schedules}:
-        pytest.skip(f"the code location has no schedule {RECHECK_SCHEDULE} yet (the CC3M issue adds it); "
-                    "this test runs as soon as it does")
+    assert RECHECK_SCHEDULE in {s["name"] for s in schedules}, schedules
     started = graphql(topology.url, """mutation($s: ScheduleSelector!) { startSchedule(scheduleSelector: $s) {
         __typename ... on ScheduleStateResult { scheduleState { id status } } ... on PythonError { message } } }""",
                       {"s": {**selector, "scheduleName": RECHECK_SCHEDULE}})["startSchedule"]

@@ -6,6 +6,7 @@ from mm_assets.datasets.owt.web_text import WebLikeText, corpus_statistics, harv
 from mm_assets.text.gpt2_bpe import Gpt2BpeFiles, load_encoding
 
 SAMPLE_BYTES = 4_000_000
+pytestmark = pytest.mark.slow  # the benchmark's corpus: its first use harvests the installed packages' text
 
 
 def documents(seed: int, total_bytes: int):
