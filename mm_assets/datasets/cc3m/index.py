@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from mm_assets.datasets.cc3m.shards import shard_rows
 from mm_assets.fetch.content import describe_file, read_head
+from mm_assets.formats.parquet_check import STRING, check_parquet
 from mm_assets.fetch.verify import VerificationError
 from mm_assets.formats.parquet import parquet_writer
 
@@ -177,13 +178,27 @@ def read_shard(index: Path, shard: str) -> pa.Table:
 
 
 def verify_index_file(path: Path) -> str:
-    """A download check: the file is a caption TAB url TSV (or a parquet file), not an error page."""
+    """A download check: the file is a whole caption TAB url TSV (or the hub's parquet), not an
+    error page or a body cut short. A cut TSV is seen when its last line has no caption TAB url
+    (a cut in a caption or at a tab); a cut inside the last URL is not (the server's
+    Content-Length, when sent, catches that; a malformed last row is the index's to count)."""
     head = read_head(path)
     if path.suffix == ".parquet":
         if head[:4] != b"PAR1":
             raise VerificationError(f"not a parquet file: {describe_file(path)}")
-        return "parquet magic"
+        return check_parquet(path, {name: STRING for name in HUB_COLUMNS})
     first = head.split(b"\n", 1)[0]
     if b"\t" not in first or head.lstrip()[:1] in (b"<", b"{"):
         raise VerificationError(f"not a caption TAB url TSV: {describe_file(path)}")
-    return "first line is caption TAB url"
+    last = _last_line(path)
+    caption, tab, url = last.rpartition(b"\t")
+    if not tab or not url.strip():
+        raise VerificationError(f"the last line is not caption TAB url ({last[-80:]!r}): the download was cut "
+                                "short; the next run fetches it again")
+    return "first and last lines are caption TAB url"
+
+
+def _last_line(path: Path, window: int = 65536) -> bytes:
+    with open(path, "rb") as handle:
+        handle.seek(max(0, path.stat().st_size - window))
+        return handle.read().rstrip(b"\r\n").rpartition(b"\n")[2]

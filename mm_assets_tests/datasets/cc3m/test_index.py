@@ -74,6 +74,25 @@ def test_an_error_page_is_not_an_index(tmp_path):
     assert verify_index_file(tmp_path / "ok.tsv")
 
 
+def test_an_index_cut_short_is_refused(tmp_path):
+    text = b"".join(f"caption number {n}\thttp://example.com/{n}.jpg\n".encode() for n in range(5000))
+    (tmp_path / "whole.tsv").write_bytes(text)
+    assert verify_index_file(tmp_path / "whole.tsv")
+    (tmp_path / "no_final_newline.tsv").write_bytes(text.rstrip(b"\n"))
+    assert verify_index_file(tmp_path / "no_final_newline.tsv")
+    cut = text.rindex(b"caption number 4999") + 9  # inside the last caption
+    (tmp_path / "cut.tsv").write_bytes(text[:cut])
+    with pytest.raises(VerificationError, match="cut short"):
+        verify_index_file(tmp_path / "cut.tsv")
+    pq.write_table(pa.table({"caption": ["a"] * 5000, "image_url": ["http://x/1.jpg"] * 5000}),
+                   tmp_path / "hub.parquet", row_group_size=1000)
+    assert "5,000 rows" in verify_index_file(tmp_path / "hub.parquet")
+    data = (tmp_path / "hub.parquet").read_bytes()
+    (tmp_path / "cut.parquet").write_bytes(data[: len(data) // 2])
+    with pytest.raises(VerificationError, match="truncated parquet"):
+        verify_index_file(tmp_path / "cut.parquet")
+
+
 def test_shard_keys():
     assert shard_rows("00012", 10_000) == range(120_000, 130_000)
     assert shard_number("00012") == 12
