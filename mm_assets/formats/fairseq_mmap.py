@@ -97,6 +97,21 @@ def check_dataset(prefix: str | Path) -> DatasetSummary:
     return DatasetSummary(info.count, tokens, info.dtype)
 
 
+def problems_under(directory: str | Path) -> list[str]:
+    """`check_dataset` for every `.bin/.idx` pair below `directory` (one line per problem, a
+    `.bin` without its `.idx` included): what a check runs before it lets a reader near the data."""
+    directory = Path(directory)
+    problems = []
+    for bin_path in sorted(directory.rglob("*.bin")):
+        try:
+            check_dataset(bin_path.with_suffix(""))
+        except (MMapFormatError, OSError) as exc:
+            problems.append(str(exc))
+    problems += [f"{idx.with_suffix('.bin')}: missing" for idx in sorted(directory.rglob("*.idx"))
+                 if not idx.with_suffix(".bin").is_file()]
+    return problems
+
+
 class MMapWriter:
     """Streams items into `<prefix>.bin` and spills sizes to disk; `.idx` is written at the end.
 

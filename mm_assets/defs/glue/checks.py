@@ -5,6 +5,7 @@ import dagster as dg
 from mm_assets.datasets.glue.hub_files import read_split
 from mm_assets.datasets.glue.tasks import TASKS, labelled
 from mm_assets.defs.shared.resources import FairseqJudgeResource, StorageResource
+from mm_assets.formats.fairseq_mmap import problems_under
 from mm_assets.judge import JUDGE_DIR
 
 JUDGE_SCRIPT = JUDGE_DIR / "check_glue_task.py"
@@ -42,6 +43,10 @@ def fairseq_loads_glue_task(
         return dg.AssetCheckResult(passed=False, metadata={
             "problems": f"glue_fairseq_data was never materialized for {task.key}"})
     metadata = records[0].asset_materialization.metadata
+    damaged = problems_under(layout.glue.bin_dir(task))  # sizes first: fairseq would read past a cut .bin
+    if damaged:
+        return dg.AssetCheckResult(passed=False, metadata={"problems": "\n".join(
+            f"- {problem}" for problem in damaged) + f"\n\nmaterialize glue_fairseq_data for partition {task.key} again"})
     try:
         python = fairseq_judge.interpreter()
     except FileNotFoundError as exc:

@@ -10,7 +10,7 @@ import pytest
 from mm_assets.datasets.glue.fairseq_data import GlueTextError, write_task_dir
 from mm_assets.datasets.glue.hub_files import GlueFileError
 from mm_assets.datasets.glue.tasks import TASKS
-from mm_assets.formats.fairseq_mmap import check_dataset
+from mm_assets.formats.fairseq_mmap import check_dataset, problems_under
 from mm_assets.text.gpt2_bpe import Gpt2BpeFiles
 
 
@@ -62,6 +62,19 @@ def test_examples_and_labels_match_the_hub_rows(written, glue_mirror):
     assert len(label_dict) == 4 and label_dict[3] == "madeupword0000 0"  # 4 specials + 3 + 1 = 8
     stsb = (out / "STS-B-bin" / "label" / "train.label").read_text().splitlines()
     assert all(0 <= float(line) <= 1 for line in stsb) and len(stsb) == 24
+
+
+def test_a_cut_bin_or_a_lost_one_is_named_before_any_reader_opens_it(written, tmp_path):
+    out, _ = written
+    copy = tmp_path / "RTE-bin"
+    shutil.copytree(out / "RTE-bin", copy)
+    assert problems_under(copy) == []
+    bin_path = copy / "input1" / "train.bin"
+    bin_path.write_bytes(bin_path.read_bytes()[:-6])
+    (copy / "label" / "valid.bin").unlink()
+    problems = problems_under(copy)
+    assert len(problems) == 2 and "input1/train.bin" in problems[0] and "does not match" in problems[0]
+    assert problems[1].endswith("label/valid.bin: missing")
 
 
 def test_same_bytes_whatever_the_workers_and_blocks(written, glue_mirror, bpe_dir, tmp_path, monkeypatch):
