@@ -3,6 +3,7 @@ screenshot of it. The flags keep it off the network (this machine reaches only l
 
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 from typing import Optional
@@ -26,6 +27,17 @@ def render(url: str, profile: Path, screenshot: Optional[Path] = None, *, size: 
              "--disable-sync", "--disable-quic", "--hide-scrollbars", f"--user-data-dir={profile}",
              f"--virtual-time-budget={wait_ms}", f"--window-size={size}"]
     if screenshot is not None:
-        subprocess.run(flags + [f"--screenshot={screenshot}", url], capture_output=True, timeout=180)
-    result = subprocess.run(flags + ["--dump-dom", url], capture_output=True, text=True, timeout=180)
-    return result.stdout
+        _run_whole(flags + [f"--screenshot={screenshot}", url])
+    return _run_whole(flags + ["--dump-dom", url])
+
+
+def _run_whole(command: list[str], timeout: float = 180) -> str:
+    """Chromium's stdout; on a timeout its whole process group (renderers, zygote) is killed."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               start_new_session=True)
+    try:
+        return process.communicate(timeout=timeout)[0]
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

@@ -3,8 +3,10 @@ run by a dagster-celery worker (README "Deployment"). Debian's redis-server and 
 natively on loopback, over the PostgreSQL instance; two OWT partitions go through them and must
 come out byte for byte as the default executor writes them."""
 
+import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 
@@ -58,9 +60,16 @@ def celery_runs(redis_server, postgres, owt_mirror, bpe_dir, fairseq_python, tmp
         run_materialize_cli(env, "--select", "gpt2_bpe")  # start together and would race to create one
         runs = [subprocess.Popen([dagster_bin(), "asset", "materialize", "-m", "mm_assets.definitions",
                                   "--select", SLICE_ASSETS, "--partition", partition], env=env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                 start_new_session=True)
                 for partition in PARTITIONS]
-        outputs = [run.communicate(timeout=900)[0] for run in runs]
+        try:
+            outputs = [run.communicate(timeout=900)[0] for run in runs]
+        finally:  # a timeout or an error above: no CLI run (nor its step processes) outlives the test
+            for run in runs:
+                if run.poll() is None:
+                    os.killpg(run.pid, signal.SIGKILL)
+                    run.wait()
         for run, output in zip(runs, outputs):
             assert run.returncode == 0, output[-6000:] + "\n--- worker\n" + worker.log_tail()
         pids = {process.pid for process in worker.tree()}
