@@ -25,7 +25,7 @@ from mm_assets.fetch.content import describe_content, read_head, sniff
 Verifier = Callable[[Path], str]
 
 REFETCH = "the file was removed and the next run fetches it again"
-PINNED = "expected_sha256 (pinned)"
+PINNED = "pinned"  # where an expected sha256 came from, in messages: a pin, or a recorded hash
 
 
 class DownloadError(Exception):
@@ -88,6 +88,7 @@ def check_complete_file(
     sha256: str | None,
     announced: Announced = NOTHING_ANNOUNCED,
     expected_sha256: str | None = None,
+    expected_from: str = PINNED,
     verify: Verifier | None = None,
     retryable: bool = True,
 ) -> tuple[str, ...]:
@@ -98,7 +99,7 @@ def check_complete_file(
     `label` names the file and its source in messages ("x.tar from https://...").
     """
     try:
-        return _run_checks(path, label, size, sha256, announced, expected_sha256, verify, retryable)
+        return _run_checks(path, label, size, sha256, announced, expected_sha256, expected_from, verify, retryable)
     except VerificationError:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
@@ -109,28 +110,30 @@ def verify_existing(
     path: str | os.PathLike,
     *,
     expected_sha256: str | None = None,
+    expected_from: str = PINNED,
     verify: Verifier | None = None,
 ) -> tuple[str, ...]:
     """Re-check a file an earlier run kept (perhaps with less checking); remove it if it fails.
 
-    The same checks as a fresh download, less the server's announcements.
+    The same checks as a fresh download, less the server's announcements. `expected_from` says
+    where `expected_sha256` came from ("pinned", or the materialization that recorded it).
     """
     path = Path(path)
     sha256 = sha256_of(path) if expected_sha256 is not None else None
     return check_complete_file(
         path, label=str(path), size=path.stat().st_size, sha256=sha256,
-        expected_sha256=expected_sha256, verify=verify,
+        expected_sha256=expected_sha256, expected_from=expected_from, verify=verify,
     )
 
 
-def _run_checks(path, label, size, sha256, announced, expected_sha256, verify, retryable):
+def _run_checks(path, label, size, sha256, announced, expected_sha256, expected_from, verify, retryable):
     checks = []
     if announced.size is not None:
         checks.append(_check_size(label, size, announced, retryable))
     if verify is not None:  # before the hash: a failed format check tells more about the bytes
         checks.append(_run_verify(path, label, size, verify, retryable))
     if expected_sha256 is not None or announced.sha256 is not None:
-        checks.append(_check_sha256(path, label, size, sha256, announced, expected_sha256, retryable))
+        checks.append(_check_sha256(path, label, size, sha256, announced, expected_sha256, expected_from, retryable))
     return tuple(checks)
 
 
@@ -144,7 +147,7 @@ def _check_size(label: str, size: int, announced: Announced, retryable: bool) ->
     return f"size {size} = {announced.size_source}"
 
 
-def _check_sha256(path, label, size, sha256, announced, expected_sha256, retryable) -> str:
+def _check_sha256(path, label, size, sha256, announced, expected_sha256, expected_from, retryable) -> str:
     """Against the pin when there is one (it agrees with any announcement by now), else the
     announcement. A pinned mismatch is not retryable: the source holds other bytes."""
     if sha256 is None:
@@ -152,14 +155,14 @@ def _check_sha256(path, label, size, sha256, announced, expected_sha256, retryab
     pinned = expected_sha256 is not None
     reference = expected_sha256.lower() if pinned else announced.sha256
     if sha256 != reference:
-        says = (f"expected {reference} (pinned)" if pinned
+        says = (f"expected {reference} ({expected_from})" if pinned
                 else f"the server's {announced.sha256_source} says {reference}")
         raise VerificationError(
             f"{label}: sha256 mismatch: {says}, the bytes hash to {sha256} and are "
             f"{describe_content(read_head(path), size)}; {REFETCH}",
             retryable=retryable and not pinned,
         )
-    sources = [PINNED] if pinned else []
+    sources = [f"expected_sha256 ({expected_from})"] if pinned else []
     if announced.sha256 == reference:
         sources.append(announced.sha256_source)
     return "sha256 = " + " = ".join(sources)

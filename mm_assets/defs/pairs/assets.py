@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from mm_assets.datasets.coco.upstream import SEED_DISCREPANCY
 from mm_assets.datasets.pairs.manifest import InputTableError, build_manifest
 from mm_assets.datasets.pairs.cc3m import SubsetFormatError
 from mm_assets.defs.shared.pairs_metadata import caption_encoder, pairs_metadata
@@ -47,4 +48,4 @@ def pair_manifest(context: dg.AssetExecutionContext, storage: StorageResource, c
     return dg.MaterializeResult(metadata=pairs_metadata(
         output, built.table, built.cc3m_drops, vg_variant=pairs_settings.vg, cc3m_included=included,
         cc3m=dg.MetadataValue.md("included" if included else CC3M_ABSENT),
-        inputs=dg.MetadataValue.md(inputs)))
+        inputs=dg.MetadataValue.md(inputs), seed_figures=SEED_DISCREPANCY))

@@ -12,7 +12,7 @@ import dagster as dg
 
 from mm_assets.common.hashing import sha256_of
 from mm_assets.common.locks import describe_owner
-from mm_assets.fetch.http import DownloadError
+from mm_assets.fetch.http import DownloadError, download_lock
 from mm_assets.fetch.hub import explain_refusal, parse_resolve_url
 from mm_assets.fetch.sources import fetch_file, is_remote, join_source
 from mm_assets.fetch.verify import VerificationError, Verifier, verify_existing
@@ -61,13 +61,18 @@ def fetch_or_reuse(context: dg.AssetExecutionContext, http: HttpResource, source
                    recorded_key: str = "sha256", force: bool = False) -> RawFile:
     """`dest` verified: kept when it passes again, else fetched from `source` (URL or folder)."""
     if dest.is_file() and not force:
-        try:
-            checked = verify_existing(dest, expected_sha256=expected_sha256 or recorded_metadata(context, recorded_key),
-                                      verify=verify)
-            context.log.info(f"{dest} is already complete and verified again; kept")
-            return RawFile(dest, dest.stat().st_size, sha256_of(dest), True, 0, checked)
-        except VerificationError as exc:
-            context.log.warning(f"the kept file failed verification and is fetched again: {exc}")
+        recorded = recorded_metadata(context, recorded_key) if expected_sha256 is None else None
+        # Under the download lock: a bad kept file is removed, and that must not race a download.
+        with retry_only_transient_download_errors(), download_lock(dest, owner=describe_owner(context.run.run_id)):
+            try:
+                if dest.is_file():
+                    checked = verify_existing(
+                        dest, expected_sha256=expected_sha256 or recorded, verify=verify,
+                        expected_from="pinned" if expected_sha256 else "recorded by the last materialization")
+                    context.log.info(f"{dest} is already complete and verified again; kept")
+                    return RawFile(dest, dest.stat().st_size, sha256_of(dest), True, 0, checked)
+            except VerificationError as exc:
+                context.log.warning(f"the kept file failed verification and is fetched again: {exc}")
     policy = http.policy(source)
     with retry_only_transient_download_errors():
         try:

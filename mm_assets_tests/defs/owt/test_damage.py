@@ -108,7 +108,7 @@ def test_a_sound_kept_raw_file_is_verified_again_and_reused(chain):
     result = chain["run"]("owt_raw_slice", "05")
     metadata = result.asset_materializations_for_node("owt_raw_slice")[0].metadata
     assert metadata["reused_existing_file"].value is True
-    assert "sha256 = expected_sha256 (pinned)" in metadata["verified"].value  # the hash it recorded before
+    assert "sha256 = expected_sha256 (recorded by the last materialization)" in metadata["verified"].value
 
 
 def test_a_corrupt_block_found_when_cleaning_removes_the_raw_file_for_refetching(chain):
