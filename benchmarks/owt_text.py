@@ -171,15 +171,19 @@ def machine_limit(mirror: Path, texts: list[Path], bpe_dir: Path, workers: int) 
     return {"tiktoken_s": tiktoken_s, "xz_s": xz_s, "total_s": tiktoken_s + xz_s}
 
 
-def text_statistics(texts: list[Path], bpe_dir: Path) -> str:
-    """Bytes per GPT-2 token and new word types per MB of the cleaned text: a corpus with a small
-    vocabulary would flatter the reference's per-word BPE cache."""
+def text_statistics(texts: list[Path], bpe_dir: Path) -> tuple[str, str]:
+    """Bytes per GPT-2 token and new word types per MB of the cleaned text (a corpus with a small
+    vocabulary would flatter the reference's per-word BPE cache): in full, and as a short tag
+    printed beside every figure."""
     encoding = load_encoding(Gpt2BpeFiles(bpe_dir))
     stats = corpus_statistics((block for path in texts for block in iter_line_blocks(path, 1 << 20)), encoding)
     per_mb = stats["new_word_types_per_mb"]
-    return (f"{stats['tokens']:,} GPT-2 tokens, {stats['bytes_per_token']:.2f} bytes/token, "
+    full = (f"{stats['tokens']:,} GPT-2 tokens, {stats['bytes_per_token']:.2f} bytes/token, "
             f"{stats['word_types']:,} word types; new word types per MB: first {per_mb[0]:,}, "
             f"last {per_mb[-1]:,}")
+    tag = (f"[text: {stats['bytes_per_token']:.2f} B/token, {stats['word_types']:,} word types, "
+           f"{per_mb[-1]:,} new types/MB at the end]")
+    return full, tag
 
 
 def main() -> None:
@@ -203,7 +207,7 @@ def main() -> None:
     chain_s = sum(steps.values())
     texts = [OwtPaths(dagster_out).clean_slice(n) for n in (TRAIN, VALID)]
     text_mb = sum(path.stat().st_size for path in texts) / 1e6
-    stats = text_statistics(texts, bpe_dir)
+    stats, tag = text_statistics(texts, bpe_dir)
     with PeakRss() as direct_rss:
         direct = run_direct(mirror, work, bpe_dir, args.workers)
     direct_s = sum(direct.values())
@@ -213,12 +217,12 @@ def main() -> None:
           f"{texts[1].stat().st_size / 1e6:.1f} MB), {stats}; {args.workers} workers")
     print("chain through Dagster (sum of step durations): " + " + ".join(
         f"{asset} {seconds:.2f} s" for asset, seconds in steps.items()) +
-        f" = {chain_s:.2f} s; {text_mb / chain_s:.1f} MB/s; peak RSS {dagster_rss}")
+        f" = {chain_s:.2f} s; {text_mb / chain_s:.1f} MB/s; peak RSS {dagster_rss} {tag}")
     print("chain by direct calls: " + " + ".join(f"{k[:-2]} {v:.2f} s" for k, v in direct.items()) +
-          f" = {direct_s:.2f} s; peak RSS {direct_rss}")
+          f" = {direct_s:.2f} s; peak RSS {direct_rss} {tag}")
     print(f"machine limit: tiktoken one call per core {limit['tiktoken_s']:.2f} s + xz {limit['xz_s']:.2f} s "
           f"= {limit['total_s']:.2f} s; the chain through Dagster reaches {100 * limit['total_s'] / chain_s:.0f} % "
-          f"of it (direct calls: {100 * limit['total_s'] / direct_s:.0f} %)")
+          f"of it (direct calls: {100 * limit['total_s'] / direct_s:.0f} %) {tag}")
     if args.skip_reference:
         return
     ref_dir = work / "reference"
@@ -227,12 +231,12 @@ def main() -> None:
         ref = run_recipe([texts[0]], [texts[1]], bpe_dir, ref_dir / "data", ref_dir / "work", workers=args.workers)
     ref_s = ref["encode_s"] + ref["preprocess_s"]
     print(f"reference (fairseq recipe): encode {ref['encode_s']:.1f} s + preprocess {ref['preprocess_s']:.1f} s "
-          f"= {ref_s:.1f} s; {text_mb / ref_s:.2f} MB/s; peak RSS {ref_rss}")
+          f"= {ref_s:.1f} s; {text_mb / ref_s:.2f} MB/s; peak RSS {ref_rss} {tag}")
     same = all((OwtPaths(dagster_out).fairseq_dir / name).read_bytes() == (ref_dir / "data" / name).read_bytes()
                for name in DATA_DIR_FILES)
     print(f"outputs byte-identical: {same}")
     print(f"speed-up, reference / chain: through Dagster {ref_s / chain_s:.1f}x, direct calls {ref_s / direct_s:.1f}x; "
-          f"the limit would be {ref_s / limit['total_s']:.1f}x")
+          f"the limit would be {ref_s / limit['total_s']:.1f}x {tag}")
     if not same:
         raise SystemExit("outputs differ")
 
