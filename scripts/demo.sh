@@ -98,6 +98,15 @@ export MM_VG_IMAGES_URL=${MM_VG_IMAGES_URL:-$PWD/$COCO_VG_SAMPLE/vg/images}
 export MM_VG_REGIONS_URL=${MM_VG_REGIONS_URL:-$PWD/$COCO_VG_SAMPLE/vg/regions/region_descriptions.json.zip}
 [ -f "$MM_COCO_KARPATHY_URL" ] || "$VENV/bin/python" scripts/make_coco_vg_sample.py --out "$COCO_VG_SAMPLE" > /dev/null
 run --select "coco_train2014_zip,coco_val2014_zip,coco_annotations_zip,coco_karpathy_zip,coco_images,vg_images_zip,vg_images2_zip,vg_regions_zip,vg_images"
+# COCO's other split first (the 2014 train captions alone), printed, then the default split
+# (Karpathy's train + restval), which the manifest takes in.
+MM_COCO_SPLIT=train2014 run --select coco_images,coco_pairs
+"$VENV/bin/python" - <<'PY'
+import dagster as dg
+meta = dg.DagsterInstance.get().get_latest_materialization_event(dg.AssetKey("coco_pairs")).asset_materialization.metadata
+print(f"\nCOCO split {meta['split'].value}: {meta['pairs'].value} pairs on {meta['images'].value} images "
+      f"(on the real data: {meta['real_data_pairs_of_split'].value:,} on {meta['real_data_images_of_split'].value:,})")
+PY
 run --select coco_pairs,vg_pairs,vg_concat_pairs
 run --select pair_manifest
 "$VENV/bin/python" - <<'PY'

@@ -15,6 +15,7 @@ from mm_assets.defs.shared.resources import ComputeResource, HttpResource, Stora
 from mm_assets.defs.shared.retry import NETWORK_RETRY_POLICY, retry_only_transient_download_errors
 from mm_assets.defs.shared.writing import sole_writer
 from mm_assets.fetch.hub import HubAccessError
+from mm_assets.fetch.sources import is_remote
 
 from .partitions import imagenet_shards
 from .resources import ImagenetSource
@@ -60,6 +61,10 @@ def imagenet_shard_list(
         context.instance.delete_dynamic_partition(imagenet_shards.name, key)
     if added or stale:
         context.log.info(f"imagenet_shards: {len(added)} partition(s) added, {len(stale)} stale removed")
+    gated_without_token = is_remote(source) and not http.hf_token
+    if gated_without_token:  # the hub lists a gated repository to anyone; its files need the token
+        context.log.warning("HF_TOKEN is not set: the hub listed the shards, but ImageNet's files are gated, "
+                            "so every imagenet_raw partition will fail until HF_TOKEN is set (see its message)")
     per_split = {split: sum(1 for s in shards.shards if s.hub_split == split) for split in ("train", "validation")}
     sizes = [s.size for s in shards.shards if s.size is not None]
     return dg.MaterializeResult(metadata={
@@ -72,6 +77,7 @@ def imagenet_shard_list(
         "sha256_known_for": sum(1 for s in shards.shards if s.sha256),
         "partitions_added": len(added),
         "partitions_removed": dg.MetadataValue.md(", ".join(stale) or "none"),
+        "hf_token_missing_for_the_gated_files": gated_without_token,
         "dagster/row_count": len(shards.shards),
     })
 

@@ -80,7 +80,9 @@ def test_a_missing_or_refused_token_says_what_to_do(hub, tmp_path, http, says):
     instance = dg.DagsterInstance.ephemeral()
     resources = {"storage": StorageResource(data_root=str(tmp_path)), "imagenet_source": ImagenetSource(url=hub),
                  "http": http}
-    materialize("imagenet_shard_list", instance=instance, **resources)  # the listing is not gated
+    listing = materialize("imagenet_shard_list", instance=instance, **resources)  # the listing is not gated
+    warned = listing.asset_materializations_for_node("imagenet_shard_list")[0].metadata
+    assert warned["hf_token_missing_for_the_gated_files"].value is (says == "HF_TOKEN is not set")
     with pytest.raises(dg.Failure) as err:
         materialize("imagenet_raw", partition_key=SHARDS[0], instance=instance, **resources)
     assert says in err.value.description and "accept the dataset's terms" in err.value.description
