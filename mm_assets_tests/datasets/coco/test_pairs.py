@@ -39,6 +39,36 @@ def test_both_splits_counts_order_and_drops(layout, caption_encoder, split):
     assert report.problems.total() == 0 and report.rows == expected["pairs"]
 
 
+def test_train2014_rows_are_the_annotation_files_captions_by_image_then_caption_id(layout, caption_encoder):
+    """An independent reading of captions_train2014.json: well-formed annotations of known images,
+    the first of each caption id in file order, sorted by (image id, caption id), cleaned, empty
+    ones and those of images not on disk left out."""
+    import json
+    import zipfile
+
+    from mm_assets.datasets.coco.upstream import ANNOTATIONS_ZIP, CAPTIONS_TRAIN2014
+    from mm_assets.text.captions import clean_caption
+
+    build_coco_pairs(SPLITS["train2014"], layout.coco, caption_encoder, workers=2)
+    table = pq.read_table(layout.coco.pairs)
+    with zipfile.ZipFile(layout.coco.raw(ANNOTATIONS_ZIP)) as archive:
+        data = json.loads(archive.read(CAPTIONS_TRAIN2014))
+    whole = lambda value: isinstance(value, int) and not isinstance(value, bool)  # noqa: E731
+    files = {image["id"]: image["file_name"] for image in data["images"]
+             if isinstance(image, dict) and whole(image.get("id")) and isinstance(image.get("file_name"), str)}
+    on_disk = {path.name for path in (layout.coco.images_dir / "train2014").glob("*.jpg")}
+    first_of_id = {}
+    for note in data["annotations"]:
+        if (isinstance(note, dict) and whole(note.get("image_id")) and whole(note.get("id"))
+                and isinstance(note.get("caption"), str) and note["image_id"] in files):
+            first_of_id.setdefault(note["id"], note)
+    expected = [(note["image_id"], clean_caption(note["caption"]))
+                for note in sorted(first_of_id.values(), key=lambda n: (n["image_id"], n["id"]))
+                if clean_caption(note["caption"]) and files[note["image_id"]] in on_disk]
+    assert len(expected) == SAMPLE_EXPECTED["train2014"]["pairs"]
+    assert list(zip(table.column("image_id").to_pylist(), table.column("caption").to_pylist())) == expected
+
+
 def test_captions_of_an_image_follow_caption_ids(layout, caption_encoder):
     from mm_assets.common.counts import Tally
     from mm_assets.datasets.coco.captions import ordered_unique, read_train2014

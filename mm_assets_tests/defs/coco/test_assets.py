@@ -114,3 +114,68 @@ def test_the_pairs_settings_are_bound_from_the_environment(monkeypatch):
     assert isinstance(PairsSettings.from_env().vg, dg.EnvVar)
     assert VgSource.from_env().images_url == "https://cs.stanford.edu/people/rak248/VG_100K_2"
     assert CocoSource(split="train2014").chosen_split().pairs == 414_113
+
+
+@pytest.fixture
+def installed(coco_vg_mirror, bpe_dir, tmp_path):
+    """The zips and images as their assets leave them, and the BPE files: coco_pairs can run."""
+    from mm_assets.text.gpt2_bpe import fetch_gpt2_bpe
+    from mm_assets_tests.conftest import install_coco_vg
+
+    layout = install_coco_vg(coco_vg_mirror, tmp_path / "data")
+    fetch_gpt2_bpe(str(bpe_dir), layout.gpt2_bpe_dir)
+    return layout, {"storage": StorageResource(data_root=str(layout.root)), "coco_source": CocoSource()}
+
+
+def test_a_truncated_json_in_a_sound_zip_fails_naming_it_and_keeps_the_zip(installed):
+    from mm_assets.datasets.coco.upstream import KARPATHY_JSON, KARPATHY_ZIP
+    from mm_assets.formats.zip import write_zip
+
+    layout, resources = installed
+    karpathy = layout.coco.raw(KARPATHY_ZIP)
+    with zipfile.ZipFile(karpathy) as archive:
+        text = archive.read(KARPATHY_JSON)
+    write_zip(karpathy, [(KARPATHY_JSON, text[: len(text) // 2])])
+    with pytest.raises(dg.Failure) as err:
+        materialize("coco_pairs", **resources)
+    assert KARPATHY_JSON in err.value.description and "nothing was written" in err.value.description
+    assert karpathy.is_file() and not layout.coco.pairs.exists()
+
+
+def test_a_damaged_member_removes_the_zip_and_says_which_asset_fetches_it(installed):
+    from mm_assets.datasets.coco.upstream import KARPATHY_JSON, KARPATHY_ZIP
+    from mm_assets_tests.conftest import flip_byte_in_zip_member
+
+    layout, resources = installed
+    karpathy = layout.coco.raw(KARPATHY_ZIP)
+    flip_byte_in_zip_member(karpathy, KARPATHY_JSON)
+    with pytest.raises(dg.Failure) as err:
+        materialize("coco_pairs", **resources)
+    assert "materialize coco_karpathy_zip again" in err.value.description
+    assert not karpathy.exists() and not layout.coco.pairs.exists()
+
+
+@pytest.mark.slow  # materializing coco_pairs runs its fairseq check through Pipes too
+def test_the_counts_check_fails_when_the_table_lost_rows(installed):
+    import pyarrow.parquet as pq
+
+    from mm_assets.definitions import defs
+
+    layout, resources = installed
+    instance = dg.DagsterInstance.ephemeral()
+    materialize("coco_pairs", instance=instance, **resources)
+    key = dg.AssetCheckKey(dg.AssetKey("coco_pairs"), "pair_counts_match_metadata")
+    job = dg.define_asset_job("counts_only", selection=dg.AssetSelection.checks(key))
+    checks = dg.Definitions(assets=defs.assets, asset_checks=defs.asset_checks, jobs=[job],
+                            resources={**defs.resources, **resources})
+
+    def verdict():
+        result = checks.resolve_job_def("counts_only").execute_in_process(instance=instance)
+        (evaluation,) = result.get_asset_check_evaluations()
+        return evaluation
+
+    assert verdict().passed
+    table = pq.read_table(layout.coco.pairs)
+    pq.write_table(table.slice(0, table.num_rows - 3), layout.coco.pairs)
+    failed = verdict()
+    assert not failed.passed and "coco" in str(failed.metadata)
