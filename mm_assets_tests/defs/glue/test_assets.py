@@ -70,3 +70,26 @@ def test_fairseq_loads_the_task_through_pipes(mnli, fairseq_python):
                                       storage=StorageResource(data_root=str(root)),
                                       fairseq_judge=FairseqJudgeResource(python=fairseq_python)))
     assert checks["fairseq_loads_glue_task"].passed, checks["fairseq_loads_glue_task"].metadata
+
+
+def test_from_the_hub_over_http_with_each_files_sha256(glue_mirror, bpe_dir, tmp_path):
+    """The real download path: the hub's resolve URLs on a loopback server answering as the hub
+    does (X-Linked-ETag = sha256), GLUE not gated; the bytes kept are the hub's."""
+    from mm_assets.defs.shared.resources import HttpResource
+    from mm_assets_tests.conftest import LoopbackServer
+    from mm_assets_tests.hub_server import hub_app
+
+    requests = []
+    with LoopbackServer(hub_app(glue_mirror, repo="nyu-mll/glue", gated=False, requests=requests)) as server:
+        resources = {**_resources(tmp_path / "data", glue_mirror, bpe_dir),
+                     "glue_source": GlueSource(url=server.url("datasets/nyu-mll/glue/resolve/main")),
+                     "http": HttpResource(allow_private="1")}
+        result = materialize("glue_raw", partition_key="rte", **resources)
+    meta = result.asset_materializations_for_node("glue_raw")[0].metadata
+    kept = sorted((tmp_path / "data" / "glue" / "raw" / "rte").iterdir())
+    assert [p.name for p in kept] == sorted(p.name for p in (glue_mirror / "rte").iterdir())
+    assert all(p.read_bytes() == (glue_mirror / "rte" / p.name).read_bytes() for p in kept)
+    assert sorted(path for path, _ in requests) == sorted(f"/datasets/nyu-mll/glue/resolve/main/rte/{p.name}" for p in kept)
+    verified = meta["verified"].value
+    for split in ("train", "validation", "test"):
+        assert f"- {split}: sha256 = X-Linked-ETag" in verified and f"- {split}: size" in verified
