@@ -153,7 +153,7 @@ def test_the_compose_health_checks_pass_against_the_native_services(topology, po
     env = {**topology.env, "POSTGRES_USER": postgres.USER, "POSTGRES_DB": topology.env["DAGSTER_PG_DB"],
            "PGHOST": "127.0.0.1", "PGPORT": str(postgres.port),
            "PATH": f"{postgres.bin_dir}{os.pathsep}{topology.env['PATH']}"}
-    for name in ("postgres", "code", "webserver"):
+    for name in ("postgres", "code", "webserver", "daemon"):
         argv = command(services[name]["healthcheck"]["test"])
         result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, (name, argv, result.stdout, result.stderr)
