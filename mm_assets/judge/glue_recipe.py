@@ -28,10 +28,14 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from mm_assets.judge.recipe import ReferenceHung, default_fairseq_python, run_reference
+
 RECIPE_TASKS = ("CoLA", "SST-2", "MRPC", "STS-B", "QQP", "MNLI", "QNLI", "RTE")
 RUN_AS = {"WNLI": "RTE"}  # tasks the script does not know -> the task whose scheme they share
 BPE_FILES = ("encoder.json", "vocab.bpe", "dict.txt")
 WORKERS_IN_SCRIPT = "--workers 60"
+TASK_TIME_LIMIT_S = 900  # a task of the test mirrors takes seconds; a hung Pool never ends (recipe.run_reference)
+TASK_ATTEMPTS = 3
 WGET_STAND_IN = """#!/bin/sh
 # Stands in for `wget -N <url>`: the recipe's BPE files were put in the current folder beforehand.
 for arg in "$@"; do case "$arg" in -*) ;; *) f=$(basename "$arg"); [ -f "$f" ] || { echo "wget stand-in: $f missing" >&2; exit 1; } ;; esac; done
@@ -39,7 +43,6 @@ for arg in "$@"; do case "$arg" in -*) ;; *) f=$(basename "$arg"); [ -f "$f" ] |
 
 
 def _fairseq_python(fairseq_python: str | None) -> Path:
-    from mm_assets.judge.recipe import default_fairseq_python
 
     return Path(fairseq_python or default_fairseq_python())
 
@@ -100,7 +103,13 @@ def run_glue_recipe(
     out_dir.mkdir(parents=True, exist_ok=True)
 
     def run(task: str) -> Path:
-        return _run_task(task, glue_data, bpe_dir, out_dir, workdir / task, python, workers)
+        for attempt in range(1, TASK_ATTEMPTS + 1):  # a run whose Pool hung starts afresh
+            try:
+                return _run_task(task, glue_data, bpe_dir, out_dir, workdir / task, python, workers)
+            except ReferenceHung:
+                if attempt == TASK_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
 
     with ThreadPoolExecutor(max(1, parallel)) as pool:
         return dict(zip(tasks, pool.map(run, tasks)))
@@ -115,9 +124,11 @@ def _run_task(task: str, glue_data: Path, bpe_dir: Path, out_dir: Path, cwd: Pat
     env.pop("PYTHONPATH", None)
     data = cwd / "glue_data"
     shutil.copytree(glue_data / task, data / name)
-    run = subprocess.run(["bash", str(script), str(data), name], cwd=cwd, env=env, capture_output=True, text=True)
-    if run.returncode != 0:
-        raise RuntimeError(f"the GLUE recipe failed on {task}:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+    try:
+        run_reference(["bash", str(script), str(data), name], timeout_s=TASK_TIME_LIMIT_S, attempts=1,
+                      cwd=cwd, env=env, text=True)
+    except subprocess.CalledProcessError as exc:
+        raise RuntimeError(f"the GLUE recipe failed on {task}:\n{exc.stderr[-3000:]}") from exc
     target = out_dir / f"{task}-bin"
     shutil.rmtree(target, ignore_errors=True)
     shutil.move(str(cwd / f"{name}-bin"), target)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -24,16 +25,50 @@ def default_fairseq_python() -> str:
     return os.environ.get("MM_FAIRSEQ_PYTHON") or DEFAULT_FAIRSEQ_PYTHON
 
 
+class ReferenceHung(RuntimeError):
+    """A reference run outlived its time limit (and was killed with its children)."""
+
+
+def run_reference(command: list[str], *, timeout_s: float, attempts: int = 3, **popen_options) -> str:
+    """Run a fairseq command to completion; return its stderr, raise CalledProcessError if it fails.
+
+    fairseq's scripts use `multiprocessing.Pool`, whose teardown can block forever: a worker waits
+    on the pool's queue lock after its sibling was terminated (seen here once, under load, with
+    every output line already written). A run past `timeout_s` is therefore killed with its
+    children and started again (it rewrites its outputs), up to `attempts` times in all.
+    """
+    for attempt in range(1, attempts + 1):
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                   start_new_session=True, **popen_options)
+        try:
+            _, stderr = process.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            print(f"reference run killed after {timeout_s:.0f} s (attempt {attempt} of {attempts}): "
+                  f"{' '.join(command[:4])} ...", file=sys.stderr, flush=True)
+            continue
+        if process.returncode:
+            raise subprocess.CalledProcessError(process.returncode, command, stderr=stderr)
+        return stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr
+    raise ReferenceHung(f"{' '.join(command[:4])} ... did not finish within {timeout_s:.0f} s, {attempts} times")
+
+
+def _time_limit(*inputs: Path, seconds_per_mb: float) -> float:
+    """Generous: ten times what the reference takes here per MB, and two minutes to start."""
+    return 120 + seconds_per_mb * sum(path.stat().st_size for path in inputs) / 1e6
+
+
 def run_bpe_encoder(
     text: Path, output: Path, bpe_dir: Path, *, workers: int = 2, fairseq_python: str | None = None
 ) -> None:
     """Step 1 alone: fairseq's GPT-2 encoder over each line, ids written space-separated."""
-    subprocess.run(
+    run_reference(
         [fairseq_python or default_fairseq_python(), "-m",
          "fairseq.examples.roberta.multiprocessing_bpe_encoder",
          "--encoder-json", str(bpe_dir / "encoder.json"), "--vocab-bpe", str(bpe_dir / "vocab.bpe"),
          "--inputs", str(text), "--outputs", str(output), "--keep-empty", "--workers", str(workers)],
-        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        timeout_s=_time_limit(text, seconds_per_mb=3.0),
     )
 
 
@@ -64,11 +99,11 @@ def run_recipe(
     timings["encode_s"] = time.perf_counter() - started
     started = time.perf_counter()
     preprocess = str(Path(python).parent / "fairseq-preprocess")
-    subprocess.run(
+    run_reference(
         [preprocess, "--only-source", "--srcdict", str(bpe_dir / "dict.txt"),
          "--trainpref", str(bpe_files["train"]), "--validpref", str(bpe_files["valid"]),
          "--destdir", str(destdir), "--dataset-impl", "mmap", "--workers", str(workers)],
-        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        timeout_s=_time_limit(*bpe_files.values(), seconds_per_mb=10.0),
     )
     timings["preprocess_s"] = time.perf_counter() - started
     return timings
