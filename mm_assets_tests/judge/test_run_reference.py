@@ -22,7 +22,7 @@ print("done", file=sys.stderr)
 
 def test_a_hung_run_is_killed_with_its_children_and_run_again(tmp_path):
     marker = tmp_path / "marker"
-    stderr = run_reference([sys.executable, "-c", HANGS_ONCE, str(marker)], timeout_s=2)
+    stderr = run_reference([sys.executable, "-c", HANGS_ONCE, str(marker)], timeout_s=1)
     assert "done" in stderr
     leftover = subprocess.run(["pgrep", "-f", "import time; time.sleep(60)"], capture_output=True, text=True)
     assert leftover.stdout.strip() == ""  # the grandchild went with its group
@@ -32,4 +32,4 @@ def test_a_failing_run_raises_and_one_that_always_hangs_gives_up(tmp_path):
     with pytest.raises(subprocess.CalledProcessError):
         run_reference([sys.executable, "-c", "import sys; sys.exit(3)"], timeout_s=30)
     with pytest.raises(ReferenceHung):
-        run_reference([sys.executable, "-c", "import time; time.sleep(60)"], timeout_s=0.5, attempts=2)
+        run_reference([sys.executable, "-c", "import time; time.sleep(60)"], timeout_s=0.3, attempts=2)
