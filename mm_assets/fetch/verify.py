@@ -112,14 +112,17 @@ def verify_existing(
     expected_sha256: str | None = None,
     expected_from: str = PINNED,
     verify: Verifier | None = None,
+    sha256: str | None = None,
 ) -> tuple[str, ...]:
     """Re-check a file an earlier run kept (perhaps with less checking); remove it if it fails.
 
     The same checks as a fresh download, less the server's announcements. `expected_from` says
-    where `expected_sha256` came from ("pinned", or the materialization that recorded it).
+    where `expected_sha256` came from ("pinned", or the materialization that recorded it);
+    `sha256`, the file's hash when the caller has it already (a large file is read once).
     """
     path = Path(path)
-    sha256 = sha256_of(path) if expected_sha256 is not None else None
+    if sha256 is None and expected_sha256 is not None:
+        sha256 = sha256_of(path)
     return check_complete_file(
         path, label=str(path), size=path.stat().st_size, sha256=sha256,
         expected_sha256=expected_sha256, expected_from=expected_from, verify=verify,

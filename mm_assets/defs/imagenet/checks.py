@@ -27,11 +27,12 @@ def _missing(paths: ImagenetPaths) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=False, metadata={"problems": f"{paths.index} is missing; {REDO}"})
 
 
-def _dropped_reasons(paths: ImagenetPaths) -> list[str]:
+def _dropped_rows(paths: ImagenetPaths) -> list[list[str]]:
+    """The fields of each row of dropped.tsv (shard, row, hub name, reason, ...), header left out."""
     if not paths.dropped.is_file():
         return []
     lines = paths.dropped.read_text(encoding="utf-8").splitlines()[1:]
-    return [line.split("\t")[3] for line in lines if line]
+    return [line.split("\t") for line in lines if line]
 
 
 @dg.asset_check(
@@ -51,7 +52,7 @@ def labels_agree_with_synsets(storage: StorageResource) -> dg.AssetCheckResult:
     folders = [path.rsplit("/", 2)[-2] for path in table.column("path").to_pylist()]
     wrong = [i for i, (synset, label, folder) in enumerate(zip(synsets, labels, folders))
              if lookup.get(synset) != label or folder != synset]
-    disagreements = [r for r in _dropped_reasons(paths) if r in LABEL_REASONS]
+    disagreements = [row[3] for row in _dropped_rows(paths) if row[3] in LABEL_REASONS]
     problems = []
     if wrong:
         problems.append(f"{len(wrong)} indexed row(s) with a label or folder that is not their synset's, "
@@ -83,9 +84,8 @@ def every_row_accounted_for(storage: StorageResource) -> dg.AssetCheckResult:
         raw[shard.split] += pq.ParquetFile(path).metadata.num_rows
     shard_split = {shard.name: shard.split for shard in shards.shards}
     dropped: dict[str, int] = defaultdict(int)
-    if paths.dropped.is_file():
-        for line in paths.dropped.read_text(encoding="utf-8").splitlines()[1:]:
-            dropped[shard_split.get(line.split("\t")[0], "unknown")] += 1
+    for row in _dropped_rows(paths):
+        dropped[shard_split.get(row[0], "unknown")] += 1
     indexed = {split: int(pc.sum(pc.equal(table.column("split"), split)).as_py() or 0) for split in SPLITS}
     problems = [f"{split}: {raw[split]:,} raw rows, but {indexed[split]:,} indexed + {dropped[split]:,} "
                 f"left out; {REDO}" for split in SPLITS if raw[split] != indexed[split] + dropped[split]]

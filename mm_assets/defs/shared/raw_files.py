@@ -66,11 +66,12 @@ def fetch_or_reuse(context: dg.AssetExecutionContext, http: HttpResource, source
         with retry_only_transient_download_errors(), download_lock(dest, owner=describe_owner(context.run.run_id)):
             try:
                 if dest.is_file():
+                    actual = sha256_of(dest)  # read once: for the check and for the metadata
                     checked = verify_existing(
-                        dest, expected_sha256=expected_sha256 or recorded, verify=verify,
+                        dest, expected_sha256=expected_sha256 or recorded, verify=verify, sha256=actual,
                         expected_from="pinned" if expected_sha256 else "recorded by the last materialization")
                     context.log.info(f"{dest} is already complete and verified again; kept")
-                    return RawFile(dest, dest.stat().st_size, sha256_of(dest), True, 0, checked)
+                    return RawFile(dest, dest.stat().st_size, actual, True, 0, checked)
             except VerificationError as exc:
                 context.log.warning(f"the kept file failed verification and is fetched again: {exc}")
     policy = http.policy(source)
