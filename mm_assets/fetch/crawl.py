@@ -8,7 +8,7 @@ Safety: only http and https; every hop (at most `FetchPolicy.max_redirects` redi
 by hand) goes through the address policy, and the resolver that checks an address is the one
 whose answer is connected to (`PolicyResolver`), so loopback, private and link-local addresses
 are refused after DNS and after each redirect unless the policy allows them. A total time per
-URL (every hop and the body), a connect timeout, and a byte cap. Politeness: at most
+URL (every attempt, hop and body together), a connect timeout, and a byte cap. Politeness: at most
 `concurrency` URLs in flight and `per_host` URLs per host; a User-Agent naming the
 project; `X-Robots-Tag: noai` / `noimageai` respected. The time limit starts only once a URL
 holds its host's slot: waiting behind other URLs of a popular host is not the host's slowness,
@@ -58,7 +58,7 @@ DEFAULT_MAX_BYTES = 20_000_000
 
 @dataclass(frozen=True)
 class CrawlLimits:
-    timeout_s: float = 20.0  # total for one URL: every hop and the body
+    timeout_s: float = 20.0  # total for one URL: every attempt, hop and body
     connect_timeout_s: float = 5.0
     concurrency: int = 256  # URLs in flight
     per_host: int = 16  # URLs in flight per host (by the URL's own host; the connector also caps redirect targets)
@@ -131,11 +131,15 @@ class Crawler:
         return await self._with_retries(url, self._fetch_once)
 
     async def _with_retries(self, url: str, once: Callable[[str], Coroutine]) -> CrawlResult:
+        """Attempts share one time budget (`timeout_s`): a retry gets what the earlier attempts left."""
         attempt = 0
+        budget = self.limits.timeout_s
         while True:
             attempt += 1
-            result = await self._bounded(url, once)
-            if attempt > self.limits.retries or not is_transient(result.status, result.http_status):
+            result, spent = await self._bounded(url, once, budget)
+            budget -= spent
+            if (attempt > self.limits.retries or not is_transient(result.status, result.http_status)
+                    or budget <= 0):
                 return replace(result, attempts=attempt)
             await asyncio.sleep(self.limits.retry_wait_s * attempt)
 
@@ -159,17 +163,24 @@ class Crawler:
             if users[0] == 0:
                 del self._host_slots[host]
 
-    async def _bounded(self, url: str, once: Callable[[str], Coroutine]) -> CrawlResult:
+    async def _bounded(self, url: str, once: Callable[[str], Coroutine], budget: float) -> tuple[CrawlResult, float]:
+        """One attempt within `budget` seconds, counted from when the URL holds its host's slot;
+        returns its result and the seconds it took."""
+        loop = asyncio.get_running_loop()
+        started = None
         try:
-            async with self._host_slot(url), asyncio.timeout(self.limits.timeout_s):
-                return await once(url)
+            async with self._host_slot(url):
+                started = loop.time()
+                async with asyncio.timeout(budget):
+                    result = await once(url)
         except _Stop as stop:
-            return CrawlResult(url, stop.status, stop.detail, **stop.fields)
+            result = CrawlResult(url, stop.status, stop.detail, **stop.fields)
         except Exception as exc:  # noqa: BLE001 - classified, or re-raised when it is a bug
             status, detail = classify_exception(exc)
             if status == "timeout":
-                detail = f"no complete answer within {self.limits.timeout_s:g} s"
-            return CrawlResult(url, status, detail)
+                detail = f"no complete answer within {self.limits.timeout_s:g} s (every attempt together)"
+            result = CrawlResult(url, status, detail)
+        return result, (loop.time() - started if started is not None else 0.0)
 
     async def _check_once(self, url: str) -> CrawlResult:
         response, final_url, redirects = await self._follow("HEAD", url, self._headers)

@@ -5,6 +5,7 @@ import asyncio
 import io
 import ipaddress
 import socket
+import time
 
 import pytest
 from aiohttp import web
@@ -67,6 +68,10 @@ async def server():
         await asyncio.sleep(5)
         return web.Response(body=JPEG, content_type="image/jpeg")
 
+    async def slowly_broken(request):  # a 503 after 0.2 s
+        await asyncio.sleep(0.2)
+        raise web.HTTPServiceUnavailable()
+
     async def hop(request):
         left = int(request.match_info["left"])
         raise web.HTTPFound("/image" if left == 0 else f"/hop/{left - 1}")
@@ -109,6 +114,7 @@ async def server():
     app = web.Application()
     for path, handler in [("/image", image), ("/no-head", no_head), ("/head-says-html", head_says_html),
                           ("/html", html), ("/html-page", html_page), ("/missing", missing), ("/broken", broken), ("/slow", slow),
+                          ("/slowly-broken", slowly_broken),
                           ("/hop/{left}", hop), ("/big", big), ("/big-unannounced", big_unannounced),
                           ("/cut", cut), ("/noai", noai), ("/other-bot", other_bot),
                           ("/counted/{n}", counted), ("/steady/{n}", steady)]:
@@ -272,6 +278,18 @@ async def test_transient_failures_are_retried_up_to_the_setting(server):
     result = await _fetch(f"{server[0]}/broken", limits=limits)
     assert (result.status, result.http_status, result.attempts) == ("http_error", 503, 3)
     assert (await _fetch(f"{server[0]}/missing", limits=limits)).attempts == 1  # a 404 is final
+
+
+async def test_the_attempts_share_one_time_limit(server):
+    """MM_HTTP_TIMEOUT_S is the total for one URL: a retry gets what earlier attempts left."""
+    limits = CrawlLimits(timeout_s=0.3, retries=3, retry_wait_s=0.01)
+    started = time.monotonic()
+    slow = await _fetch(f"{server[0]}/slow", limits=limits)
+    assert (slow.status, slow.attempts) == ("timeout", 1)  # the first attempt used it all
+    assert time.monotonic() - started < 1.0  # not 4 x 0.3 s
+    # 0.2 s for a 503, then 0.1 s left: the second attempt times out, no third one
+    broken = await _fetch(f"{server[0]}/slowly-broken", limits=limits)
+    assert (broken.status, broken.attempts) == ("timeout", 2)
 
 
 async def test_concurrency_is_bounded_overall_and_per_host(server):
