@@ -18,7 +18,10 @@
    `decode` (resize_mode=no, skip_reencode: it decodes every image with OpenCV, as we do with
    Pillow; JPEGs kept as served, other formats re-encoded) and `as-served`
    (disable_all_reencoding: the bytes as served, nothing decoded).
-5. Peak RSS of our image cache and of our availability check at two index sizes (`--rss-urls`):
+5. What the 1.5x target asks of the cores: both tools' CPU per valid image for the work alone
+   (img2dataset's start-up measured on 10 URLs and taken off; the server's CPU included), and how
+   many cores ours would need to finish in the time 1.5x allows.
+6. Peak RSS of our image cache and of our availability check at two index sizes (`--rss-urls`):
    memory must not grow with the index.
 
 Prints images/s for both and the ratio, the check's URLs/s, the RSS figures, and how many images
@@ -92,6 +95,13 @@ class Servers:
             except OSError:
                 time.sleep(0.2)
         raise RuntimeError("the benchmark server did not start")
+
+    def cpu_s(self) -> float:
+        """CPU seconds the server processes have used so far."""
+        import psutil
+
+        times = [psutil.Process(proc.pid).cpu_times() for proc in self.procs]
+        return sum(t.user + t.system for t in times)
 
     def close(self) -> None:
         for proc in self.procs:
@@ -397,7 +407,9 @@ def speed(args, work: Path) -> None:
               f"{check['urls'] / check['seconds']:,.0f} URLs/s; the last answer that was not a timeout came after "
               f"{check['answered_s']:.2f} s: {check['urls'] / check['answered_s']:,.0f} URLs/s before the wait for "
               f"timeouts (target >= 3,000); CPU {check['cpu_s']:.2f} s; peak RSS {check['peak_rss_mib']:.0f} MiB", flush=True)
+        server_before = servers.cpu_s()
         cache = ours_in_a_process("cache", index, work / "ours_cache", args)
+        cache["server_cpu_s"] = servers.cpu_s() - server_before
         ours_rate = cache["images"] / cache["seconds"]
         ours_wall_rate = cache["images"] / cache["process_s"]
         print(f"ours, image cache (cache_shard): {cache['images']:,} valid images of {cache['urls']:,} URLs in "
@@ -409,8 +421,16 @@ def speed(args, work: Path) -> None:
         print("  ours by class: " + ", ".join(f"{k} {v}" for k, v in sorted(cache["statuses"].items())), flush=True)
         if binary:
             learned = learned_placeholders(work / "ours_cache")
+            # its start-up alone: the same command on the first 10 URLs (CPU per image of the work only)
+            few = work / "urls_10.tsv"
+            few.write_text("".join(urls_tsv.read_text(encoding="utf-8").splitlines(keepends=True)[:11]), encoding="utf-8")
+            start_up = run_img2dataset(binary, few, work / "img2dataset_start_up", 10, "decode", args)
+            print(f"img2dataset's start-up (the same command on 10 URLs): {start_up['seconds']:.2f} s, "
+                  f"CPU {start_up['cpu_s']:.1f} s", flush=True)
             for mode in ("decode", "as-served"):
+                server_before = servers.cpu_s()
                 theirs = run_img2dataset(binary, urls_tsv, work / f"img2dataset_{mode}", len(urls), mode, args)
+                server_cpu = servers.cpu_s() - server_before
                 rate = theirs["images"] / theirs["seconds"]
                 reasons = invalid_kept(theirs["kept"], work / "ours_cache", learned)
                 own = theirs["images"] / theirs["own_duration_s"]
@@ -425,8 +445,29 @@ def speed(args, work: Path) -> None:
                       "included)", flush=True)
                 print(f"  kept {sum(reasons.values())} images we reject: "
                       + (", ".join(f"{k} {v}" for k, v in reasons.most_common()) or "none"), flush=True)
+                if mode == "decode":
+                    print_cpu_bound(cache, theirs, start_up, server_cpu)
     finally:
         servers.close()
+
+
+def print_cpu_bound(cache: dict, theirs: dict, start_up: dict, their_server_cpu: float) -> None:
+    """What the 1.5x target asks of this machine's cores: both tools' CPU per image for the work
+    alone (the server's beside), and how many cores ours would need to reach 1.5x."""
+    cores = len(os.sched_getaffinity(0))
+    their_work_cpu = theirs["cpu_s"] - start_up["cpu_s"]
+    ours_per_image = (cache["cpu_s"] + cache["server_cpu_s"]) / cache["images"]
+    their_per_image = (their_work_cpu + their_server_cpu) / theirs["images"]
+    target_s = cache["images"] / (1.5 * theirs["images"] / theirs["own_duration_s"])
+    busy = (cache["cpu_s"] + cache["server_cpu_s"]) / cache["seconds"]
+    waiting_s = cache["seconds"] - cache["answered_s"]  # after the last answer: only the timeouts run out
+    needed = ours_per_image * cache["images"]
+    print(f"  CPU per valid image, the work only, the server's share included: ours {1000 * ours_per_image:.1f} ms, "
+          f"img2dataset {1000 * their_per_image:.1f} ms (its start-up taken off); ours kept {busy:.2f} of the "
+          f"{cores} cores busy over its {cache['seconds']:.2f} s (the timeouts' wait included). For 1.5x ours would "
+          f"have to finish in {target_s:.2f} s: its CPU and the server's need {needed / target_s:.2f} cores over "
+          f"all of that, {needed / max(1e-9, target_s - waiting_s):.2f} cores if the last {waiting_s:.2f} s stay a "
+          f"wait for timeouts, as here (this machine: {cores})", flush=True)
 
 
 def rss_by_index_size(args, work: Path) -> None:
