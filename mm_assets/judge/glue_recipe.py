@@ -103,13 +103,12 @@ def run_glue_recipe(
     out_dir.mkdir(parents=True, exist_ok=True)
 
     def run(task: str) -> Path:
-        for attempt in range(1, TASK_ATTEMPTS + 1):  # a run whose Pool hung starts afresh
+        for _ in range(TASK_ATTEMPTS - 1):  # a run whose Pool hung starts afresh, in a fresh workdir
             try:
                 return _run_task(task, glue_data, bpe_dir, out_dir, workdir / task, python, workers)
             except ReferenceHung:
-                if attempt == TASK_ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")
+                pass
+        return _run_task(task, glue_data, bpe_dir, out_dir, workdir / task, python, workers)
 
     with ThreadPoolExecutor(max(1, parallel)) as pool:
         return dict(zip(tasks, pool.map(run, tasks)))
