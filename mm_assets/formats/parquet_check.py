@@ -40,29 +40,44 @@ BINARY: ColumnType = (lambda t: pa.types.is_binary(t) or pa.types.is_large_binar
 HUB_IMAGE: ColumnType = struct_of(bytes=BINARY, path=STRING)
 
 
-def check_parquet(path: str | Path, columns: Mapping[str, ColumnType]) -> str:
-    """Check the file as the module says; return what was checked."""
-    path = Path(path)
+def _open_checked(path: Path, columns: Mapping[str, ColumnType]) -> tuple[pq.ParquetFile | None, str | None]:
+    """(the file, None) when its magic, footer and columns are sound; else (None, what is wrong)."""
     size = path.stat().st_size
     with open(path, "rb") as handle:
         head = handle.read(4)
         handle.seek(max(size - 4, 0))
         tail = handle.read(4)
     if size < 12 or head != MAGIC:
-        raise VerificationError("not a parquet file: it does not start with the PAR1 magic")
+        return None, "not a parquet file: it does not start with the PAR1 magic"
     if tail != MAGIC:
-        raise VerificationError(f"truncated parquet file: {size:,} bytes and no PAR1 magic at the end "
-                                "(the footer that lists its row groups is missing)")
+        return None, (f"truncated parquet file: {size:,} bytes and no PAR1 magic at the end "
+                      "(the footer that lists its row groups is missing)")
     try:
         parquet = pq.ParquetFile(path)
         schema = parquet.schema_arrow
     except (pa.ArrowException, OSError) as exc:
-        raise VerificationError(f"damaged parquet footer: {exc}") from None
+        return None, f"damaged parquet footer: {exc}"
     for name, (ok, what) in columns.items():
         if name not in schema.names:
-            raise VerificationError(f"no column {name!r} (columns: {', '.join(schema.names)})")
+            return None, f"no column {name!r} (columns: {', '.join(schema.names)})"
         if not ok(schema.field(name).type):
-            raise VerificationError(f"column {name!r} is {schema.field(name).type}, expected {what}")
+            return None, f"column {name!r} is {schema.field(name).type}, expected {what}"
+    return parquet, None
+
+
+def parquet_shape_problem(path: str | Path, columns: Mapping[str, ColumnType]) -> str | None:
+    """What is wrong with the file's magic, footer or columns, or None (no row is read)."""
+    parquet, problem = _open_checked(Path(path), columns)
+    if parquet is not None:
+        parquet.close()
+    return problem
+
+
+def check_parquet(path: str | Path, columns: Mapping[str, ColumnType]) -> str:
+    """Check the file as the module says; return what was checked."""
+    parquet, problem = _open_checked(Path(path), columns)
+    if problem:
+        raise VerificationError(problem)
     groups = parquet.metadata.num_row_groups
     for group in range(groups):
         try:

@@ -3,7 +3,10 @@
 A sample is every member sharing a key (`000001234.jpg`, `000001234.txt`, `000001234.json`).
 Writers add samples in key order with fixed member metadata, so the same samples give the same
 bytes; the tar appears atomically. Elsewhere an image inside a shard is named by a reference
-`<shard path>#<key>` (DESIGN §3: `cc3m/images/<shard>.tar#<key>`), resolved here.
+`<shard path>#<key>` (`cc3m/images/<shard>.tar#<key>`), resolved here.
+
+Reads refuse a member larger than `max_member_bytes` (default: the CC3M image byte cap, as for
+every archive member: `formats/archive_limits.py`) with `ArchiveLimitError`, before reading it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from mm_assets.common.atomic import atomic_write
+from mm_assets.formats.archive_limits import DEFAULT_MAX_MEMBER_BYTES, MEMBER_SETTING, ArchiveLimitError
 
 MTIME = 0  # fixed member metadata: shards are reproducible byte for byte
 TEXT_EXTENSIONS = ("txt", "json", "cls")
@@ -68,7 +72,14 @@ def open_shard(path: str | os.PathLike) -> Iterator[ShardWriter]:
         yield ShardWriter(archive)
 
 
-def iter_samples(path: str | os.PathLike) -> Iterator[tuple[str, dict[str, bytes]]]:
+def _refuse_if_over(path: str | os.PathLike, info: tarfile.TarInfo, max_member_bytes: int) -> None:
+    if info.size > max_member_bytes:
+        raise ArchiveLimitError(f"{Path(path).name}: member {info.name}: refused (too_large): {info.size:,} bytes "
+                                f"is over {max_member_bytes:,} ({MEMBER_SETTING})")
+
+
+def iter_samples(path: str | os.PathLike, *, max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES,
+                 ) -> Iterator[tuple[str, dict[str, bytes]]]:
     """(key, {extension: bytes}) for every sample of a shard, in archive order."""
     key: str | None = None
     members: dict[str, bytes] = {}
@@ -76,6 +87,7 @@ def iter_samples(path: str | os.PathLike) -> Iterator[tuple[str, dict[str, bytes
         for info in archive:
             if not info.isfile():
                 continue
+            _refuse_if_over(path, info, max_member_bytes)
             member_key, _, extension = info.name.partition(".")
             if member_key != key and key is not None:
                 yield key, members
@@ -86,20 +98,23 @@ def iter_samples(path: str | os.PathLike) -> Iterator[tuple[str, dict[str, bytes
         yield key, members
 
 
-def member_offsets(path: str | os.PathLike) -> dict[str, tuple[str, int, int]]:
+def member_offsets(path: str | os.PathLike, *, max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES,
+                   ) -> dict[str, tuple[str, int, int]]:
     """key -> (image member name, data offset, size) for random access to each sample's image."""
     offsets: dict[str, tuple[str, int, int]] = {}
     with tarfile.open(path, mode="r:") as archive:
         for info in archive:
             key, _, extension = info.name.partition(".")
             if info.isfile() and extension not in TEXT_EXTENSIONS:
+                _refuse_if_over(path, info, max_member_bytes)
                 offsets[key] = (info.name, info.offset_data, info.size)
     return offsets
 
 
-def read_image(path: str | os.PathLike, key: str) -> tuple[str, bytes]:
+def read_image(path: str | os.PathLike, key: str, *, max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES,
+               ) -> tuple[str, bytes]:
     """The image member of sample `key` in one shard: (member name, bytes)."""
-    name, offset, size = member_offsets(path)[key]
+    name, offset, size = member_offsets(path, max_member_bytes=max_member_bytes)[key]
     with open(path, "rb") as handle:
         handle.seek(offset)
         return name, handle.read(size)

@@ -28,6 +28,10 @@ class XzError(ValueError):
         self.offset = offset
 
 
+class XzSizeError(XzError):
+    """The data decodes to more bytes than the caller allows (a bomb, or a cap set too low)."""
+
+
 @dataclass(frozen=True)
 class XzSummary:
     streams: int
@@ -110,7 +114,8 @@ def check_structure(data: bytes | memoryview) -> XzSummary:
 
 
 def decompress(data: bytes, *, max_bytes: int) -> bytes:
-    """Decode every concatenated stream; refuse more than `max_bytes` of output (a bomb)."""
+    """Decode every concatenated stream; refuse more than `max_bytes` of output (a bomb): decoding
+    stops there (`XzSizeError`), whatever the streams' indexes declare."""
     parts: list[bytes] = []
     total = 0
     rest = data
@@ -126,7 +131,7 @@ def decompress(data: bytes, *, max_bytes: int) -> bytes:
             raise XzError(f"stream {len(parts) + 1} is corrupt: {exc}", consumed) from exc
         total += len(part)
         if total > max_bytes:
-            raise XzError(f"decompresses to more than {max_bytes:,} bytes", consumed)
+            raise XzSizeError(f"decompresses to more than {max_bytes:,} bytes", consumed)
         if not decoder.eof:
             raise XzError(f"stream {len(parts) + 1} is truncated: the data ends before its end", len(data))
         parts.append(part)

@@ -13,6 +13,11 @@
   already renamed into the partial folder are kept (their CRC was checked when they were written).
   A record `.extracted-<folder>.json` ties the folder to the archive's central directory, so an
   unchanged archive is not extracted twice.
+- **Capped** (`formats/archive_limits.py`): a member whose declared size or compression ratio is
+  over its cap is not extracted and is counted (`too_large`, `unsafe_compression_ratio`); every
+  member is also stopped at its cap while it is read. Before extraction begins, the members' data
+  must lie one after another in the file (members that share data are a zip bomb's trick) and the
+  total the central directory declares must fit in the free disk space.
 """
 
 from __future__ import annotations
@@ -35,7 +40,9 @@ from mm_assets.common.atomic import atomic_write
 from mm_assets.common.counts import Tally
 from mm_assets.common.parallel import ordered_map
 from mm_assets.common.progress import Progress
+from mm_assets.formats.archive_limits import ArchiveLimits, require_free_space
 from mm_assets.formats.json_stream import iter_json_items
+from mm_assets.formats.shape import JsonShape, check_json_shape
 
 LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
 LOCAL_HEADER_MAGIC = b"PK\x03\x04"
@@ -74,9 +81,15 @@ def open_zip(path: str | os.PathLike) -> Iterator[zipfile.ZipFile]:
 
 
 def _check_local_headers(path: Path, infos: list[zipfile.ZipInfo]) -> None:
+    """Each member's local header is where the central directory says, its data inside the file,
+    and no two members' data overlap (a zip bomb's trick: many entries inflating the same bytes)."""
     size = path.stat().st_size
+    previous_end, previous = 0, None
     with open(path, "rb") as handle:
-        for info in infos:
+        for info in sorted(infos, key=lambda i: i.header_offset):
+            if info.header_offset < previous_end:
+                raise ZipFormatError(f"{path.name}: member {info.filename} starts at byte {info.header_offset:,}, "
+                                     f"inside the data of member {previous} (members that overlap: refused)")
             handle.seek(info.header_offset)
             header = handle.read(LOCAL_HEADER.size)
             if len(header) < LOCAL_HEADER.size:
@@ -90,6 +103,7 @@ def _check_local_headers(path: Path, infos: list[zipfile.ZipInfo]) -> None:
             if data_end > size:
                 raise ZipFormatError(f"{path.name}: member {info.filename}: its data ends at byte "
                                      f"{data_end:,}, after the end of the file ({size:,} bytes)")
+            previous_end, previous = data_end, info.filename
 
 
 def check_zip(path: str | os.PathLike, *, required: tuple[str, ...] = (),
@@ -121,12 +135,16 @@ def check_zip(path: str | os.PathLike, *, required: tuple[str, ...] = (),
 
 
 def read_member_checked(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str,
-                        sink: Callable[[bytes], object] | None) -> int:
-    """Stream one member to `sink` (or nowhere); its CRC-32 is checked at its end."""
+                        sink: Callable[[bytes], object] | None, *, limits: ArchiveLimits | None = None,
+                        text: bool = False) -> int:
+    """Stream one member to `sink` (or nowhere); its CRC-32 is checked at its end. With `limits`,
+    reading stops with `ArchiveLimitError` once the member inflates past its cap."""
     size = 0
     try:
         with archive.open(info) as member:
-            while block := member.read(COPY_BLOCK):
+            stream = member if limits is None else limits.capped(
+                member, info.compress_size, f"{label}: member {info.filename}", text=text)
+            while block := stream.read(COPY_BLOCK):
                 size += len(block)
                 if sink is not None:
                     sink(block)
@@ -135,17 +153,29 @@ def read_member_checked(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: 
     return size
 
 
-def iter_json_member(zip_path: str | os.PathLike, member: str, prefix: str) -> Iterator:
+def iter_json_member(zip_path: str | os.PathLike, member: str, prefix: str, *, shape: JsonShape | None = None,
+                     limits: ArchiveLimits = ArchiveLimits()) -> Iterator:
     """The items at `prefix` of a JSON member, streamed; damage names the archive and the member
-    (`JsonFormatError` for truncated JSON, `ZipFormatError` for a bad CRC or a missing member)."""
+    (`JsonFormatError` for truncated JSON, `ZipFormatError` for a bad CRC or a missing member).
+
+    The member is a text member for `limits` (`ArchiveLimitError` when over a cap, declared or
+    read); with `shape`, the file's shape is checked first (`ShapeError`), before any item."""
     zip_path = Path(zip_path)
     label = f"{member} in {zip_path.name}"
     with open_zip(zip_path) as archive:
         try:
-            with archive.open(member) as stream:
-                yield from iter_json_items(stream, prefix, label=label)
+            info = archive.getinfo(member)
         except KeyError:
             raise ZipFormatError(f"{zip_path.name}: no member {member}") from None
+        limits.check_member(label, info.file_size, info.compress_size, text=True)
+        try:
+            if shape is not None:
+                with archive.open(info) as stream:
+                    check_json_shape(limits.capped(stream, info.compress_size, label, text=True), shape,
+                                     label=label)
+            with archive.open(info) as stream:
+                yield from iter_json_items(limits.capped(stream, info.compress_size, label, text=True), prefix,
+                                           label=label)
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
             raise ZipFormatError(f"{label}: damaged: {exc}") from None
 
@@ -170,14 +200,15 @@ class Extraction:
     bytes: int = 0
     kept_from_earlier_run: int = 0
     up_to_date: bool = False
-    skipped: Tally = field(default_factory=Tally)
+    skipped: Tally = field(default_factory=Tally)  # unsafe names, refused by a cap, ...
 
 
 def extraction_record(dest_parent: Path, top: str) -> Path:
     return dest_parent / f".extracted-{top}.json"
 
 
-def _members_under(archive: zipfile.ZipFile, top: str, skipped: Tally) -> list[zipfile.ZipInfo]:
+def _members_under(archive: zipfile.ZipFile, top: str, skipped: Tally,
+                   limits: ArchiveLimits) -> list[zipfile.ZipInfo]:
     chosen, names = [], set()
     for info in archive.infolist():
         reason = unsafe_member_reason(info)
@@ -187,6 +218,8 @@ def _members_under(archive: zipfile.ZipFile, top: str, skipped: Tally) -> list[z
             continue
         elif not info.filename.startswith(top + "/"):
             skipped.add("outside_folder", example=info.filename)
+        elif (refused := limits.refusal(info.file_size, info.compress_size, text=False)) is not None:
+            skipped.add(refused, example=f"{info.filename} ({info.file_size:,} bytes from {info.compress_size:,})")
         elif info.filename in names:
             skipped.add("duplicate_name", example=info.filename)  # the first one is extracted
         else:
@@ -203,11 +236,14 @@ def extract_folder(
     workers: int = 1,
     log: Callable[[str], None] | None = None,
     progress_interval: float = 10.0,
+    limits: ArchiveLimits = ArchiveLimits(),
 ) -> Extraction:
     """Extract the members under `top/` into `dest_parent/top/`, atomically and resumably.
 
-    Raises ZipFormatError (naming the archive and member) when a member is damaged; what was
-    extracted before stays in the partial folder for the next run only if the archive is the same.
+    Members over a cap of `limits` are skipped and counted in `skipped`. Raises ZipFormatError
+    (naming the archive and member) when a member is damaged, and ArchiveLimitError when the
+    extraction cannot fit on the disk; what was extracted before stays in the partial folder for
+    the next run only if the archive is the same.
     """
     zip_path, dest_parent = Path(zip_path), Path(dest_parent)
     final = dest_parent / top
@@ -218,6 +254,8 @@ def extract_folder(
         recorded = json.loads(record.read_text())
         if recorded.get("archive") == identity:
             result.files, result.bytes, result.up_to_date = recorded["files"], recorded["bytes"], True
+            for key, count in recorded.get("skipped", {}).items():
+                result.skipped.add(key, count)
             return result
     partial = dest_parent / f".partial-{top}"
     source_mark = partial / ".archive"
@@ -226,7 +264,11 @@ def extract_folder(
     partial.mkdir(parents=True, exist_ok=True)
     source_mark.write_text(identity)
     with open_zip(zip_path) as archive:
-        members = _members_under(archive, top, result.skipped)
+        _check_local_headers(zip_path, archive.infolist())
+        members = _members_under(archive, top, result.skipped, limits)
+    require_free_space(partial, sum(info.file_size for info in members
+                                    if not (partial / info.filename[len(top) + 1:]).is_file()),
+                       f"{zip_path.name}, folder {top}")
     progress = Progress(f"extract {zip_path.name}", log, total=sum(i.file_size for i in members),
                         interval=progress_interval)
     opened = threading.local()
@@ -244,8 +286,12 @@ def extract_folder(
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 temp = target.with_name(f".tmp-{target.name}")
-                with open(temp, "wb") as out:
-                    read_member_checked(opened.archive, info, zip_path.name, sink=out.write)
+                try:
+                    with open(temp, "wb") as out:
+                        read_member_checked(opened.archive, info, zip_path.name, sink=out.write, limits=limits)
+                except BaseException:
+                    temp.unlink(missing_ok=True)  # nothing half-written stays behind
+                    raise
                 os.replace(temp, target)
             files += 1
             nbytes += info.file_size
@@ -265,8 +311,8 @@ def extract_folder(
     source_mark.unlink()
     _swap_into_place(partial, final)
     with atomic_write(record, "w") as handle:
-        json.dump({"archive": identity, "zip": zip_path.name, "files": result.files, "bytes": result.bytes},
-                  handle)
+        json.dump({"archive": identity, "zip": zip_path.name, "files": result.files, "bytes": result.bytes,
+                   "skipped": dict(result.skipped.counts)}, handle)
     return result
 
 

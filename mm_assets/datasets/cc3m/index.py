@@ -4,6 +4,8 @@ Row ids are 0-based line numbers of the TSV, so they stay Google's positions eve
 malformed: such a line keeps its id, is left out of the table, and is counted and listed. The TSV
 is read with quoting off (captions contain quotes) and streamed: memory does not grow with it.
 The hub's parquet copy (columns `caption`, `image_url`, rows in Google's order) reads the same.
+Before any row is read, the file's shape is checked (`formats/shape.py`): one of its first lines
+must be caption TAB url (an http(s) URL), or the parquet file must have those columns as strings.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from mm_assets.fetch.content import describe_file, read_head
 from mm_assets.formats.parquet_check import STRING, check_parquet
 from mm_assets.fetch.verify import VerificationError
 from mm_assets.formats.parquet import parquet_writer
+from mm_assets.formats.shape import ShapeError, TsvColumn, check_parquet_shape, check_tsv_shape
 
 INDEX_SCHEMA = pa.schema([("row_id", pa.int64()), ("caption", pa.string()), ("url", pa.string())])
 ROW_GROUP_ROWS = 10_000
@@ -29,6 +32,9 @@ LINES_KEY = b"mm_assets.cc3m.lines"  # row ids in the source: the next id after 
 SHARD_SIZE_KEY = b"mm_assets.cc3m.shard_size"
 MAX_LISTED = 50  # malformed rows listed by line (all are counted)
 HUB_COLUMNS = ("caption", "image_url")
+TSV_COLUMNS = (TsvColumn("caption", lambda field: bool(field.strip()), "a caption"),
+               TsvColumn("url", lambda field: field.strip().lower().startswith(("http://", "https://")),
+                         "an http(s) URL"))
 
 
 class IndexFileError(ValueError):
@@ -60,6 +66,13 @@ class IndexSummary:
 
 def write_index(source: Path, output: Path, *, shard_size: int, max_malformed: int) -> IndexSummary:
     """Parse the TSV (or the hub's parquet) at `source` into `output`, atomically."""
+    try:
+        if source.suffix == ".parquet":
+            check_parquet_shape(source, {name: STRING for name in HUB_COLUMNS})
+        else:
+            check_tsv_shape(source, TSV_COLUMNS)
+    except ShapeError as exc:
+        raise IndexFileError(f"{exc}: not CC3M's caption TAB url index") from None
     malformed = Malformed()
     lines = [0]  # row ids used so far: the next row id
     rows = 0
@@ -128,11 +141,7 @@ def _parse_line(line: bytes) -> tuple[str, str] | str:
 
 
 def _hub_rows(source: Path, lines: list[int], malformed: Malformed) -> Iterator[tuple[int, str, str]]:
-    table = pq.ParquetFile(source)
-    missing = [name for name in HUB_COLUMNS if name not in table.schema_arrow.names]
-    if missing:
-        raise IndexFileError(f"{source}: no column(s) {', '.join(missing)}: the hub's CC3M parquet has "
-                             "`caption` and `image_url`")
+    table = pq.ParquetFile(source)  # its columns were checked by write_index
     row_id = 0
     for batch in table.iter_batches(columns=list(HUB_COLUMNS), batch_size=BATCH_ROWS):
         for caption, url in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()):

@@ -6,7 +6,8 @@ Two sources, chosen by `MM_COCO_SPLIT`:
 - `train2014`: `annotations/captions_train2014.json` of `annotations_trainval2014.zip`; every
   annotation; caption id `id`, text `caption`, image `train2014/<file_name>` of its `image_id`.
 
-Both are parsed as streams (ijson). Rows are ordered by image id, then caption id. A caption
+Both are parsed as streams (ijson), after their shape is checked (`CAPTIONS_SHAPE`,
+`KARPATHY_SHAPE`: a file of another shape fails naming what it holds). Rows are ordered by image id, then caption id. A caption
 whose id was seen before, whose entry is malformed, or whose image is not among the extracted
 images is left out and counted; the caption rule (`mm_assets/text/captions.py`) does the rest.
 """
@@ -18,10 +19,11 @@ from pathlib import Path
 from typing import Iterator
 
 from mm_assets.common.counts import Tally
+from mm_assets.formats.archive_limits import ArchiveLimits
 from mm_assets.formats.zip import iter_json_member
 
 from .paths import image_path
-from .upstream import CAPTIONS_TRAIN2014, KARPATHY_JSON, KARPATHY_TRAINING_SPLITS, SPLITS
+from .upstream import CAPTIONS_SHAPE, CAPTIONS_TRAIN2014, KARPATHY_JSON, KARPATHY_SHAPE, KARPATHY_TRAINING_SPLITS, SPLITS
 
 
 @dataclass(frozen=True, slots=True)  # 566,747 of them are held to be sorted: no __dict__ each
@@ -37,11 +39,11 @@ def _as_int(value) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def read_karpathy(zip_path: Path, tally: Tally) -> list[CocoCaption]:
+def read_karpathy(zip_path: Path, tally: Tally, limits: ArchiveLimits = ArchiveLimits()) -> list[CocoCaption]:
     """Train + restval captions of `dataset_coco.json`, in file order."""
     captions = []
     folders = SPLITS["karpathy"].folders
-    for image in iter_json_member(zip_path, KARPATHY_JSON, "images.item"):
+    for image in iter_json_member(zip_path, KARPATHY_JSON, "images.item", shape=KARPATHY_SHAPE, limits=limits):
         split = image.get("split") if isinstance(image, dict) else None
         if split not in KARPATHY_TRAINING_SPLITS:
             tally.add(f"karpathy_{split}_images_not_used" if isinstance(split, str) else "dropped_malformed_entry")
@@ -61,17 +63,17 @@ def read_karpathy(zip_path: Path, tally: Tally) -> list[CocoCaption]:
     return captions
 
 
-def read_train2014(zip_path: Path, tally: Tally) -> list[CocoCaption]:
+def read_train2014(zip_path: Path, tally: Tally, limits: ArchiveLimits = ArchiveLimits()) -> list[CocoCaption]:
     """Every annotation of `captions_train2014.json`, in file order."""
     files: dict[int, str] = {}
-    for image in iter_json_member(zip_path, CAPTIONS_TRAIN2014, "images.item"):
+    for image in iter_json_member(zip_path, CAPTIONS_TRAIN2014, "images.item", shape=CAPTIONS_SHAPE, limits=limits):
         image_id = _as_int(image.get("id")) if isinstance(image, dict) else None
         if image_id is None or not isinstance(image.get("file_name"), str):
             tally.add("dropped_malformed_image_entry", example=str(image)[:80])
             continue
         files[image_id] = image["file_name"]
     captions = []
-    for note in iter_json_member(zip_path, CAPTIONS_TRAIN2014, "annotations.item"):
+    for note in iter_json_member(zip_path, CAPTIONS_TRAIN2014, "annotations.item", limits=limits):
         if not isinstance(note, dict):
             tally.add("dropped_malformed_entry", example=str(note)[:80])
             continue

@@ -9,6 +9,8 @@ from typing import Callable
 from mm_assets.common.counts import Tally
 from mm_assets.common.progress import Progress
 from mm_assets.datasets.pairs.table import PairsWriter, batched, encode_pairs, write_pairs_table
+from mm_assets.formats.archive_limits import ArchiveLimits
+from mm_assets.formats.shape import require_rows
 from mm_assets.text.captions import CaptionEncoder, clean_caption
 
 from .captions import image_files, ordered_unique, present_images, read_karpathy, read_train2014, relative_image
@@ -32,11 +34,14 @@ def caption_zip(split: Split) -> str:
 
 
 def build_coco_pairs(split: Split, paths: CocoPaths, encoder: CaptionEncoder, *, workers: int,
-                     log: Callable[[str], None] | None = None) -> CocoPairs:
-    """Write `coco/pairs.parquet` (atomically) from the split's captions and the extracted images."""
+                     log: Callable[[str], None] | None = None, limits: ArchiveLimits = ArchiveLimits()) -> CocoPairs:
+    """Write `coco/pairs.parquet` (atomically) from the split's captions and the extracted images.
+
+    Keeping no caption of a file that holds some raises `NoRowsKeptError`, and nothing is written."""
     drops = Tally()
     zip_path = paths.raw(caption_zip(split))
-    read = read_karpathy(zip_path, drops) if split.name == "karpathy" else read_train2014(zip_path, drops)
+    reader = read_karpathy if split.name == "karpathy" else read_train2014
+    read = reader(zip_path, drops, limits)
     captions = ordered_unique(read, drops)
     files = image_files(paths.images_dir, split.folders)
 
@@ -46,7 +51,9 @@ def build_coco_pairs(split: Split, paths: CocoPaths, encoder: CaptionEncoder, *,
             yield caption.image_id, relative_image(caption), [text] if text else []
 
     progress = Progress("encode COCO captions", log, total=len(captions), unit="captions")
-    table = write_pairs_table(paths.pairs, batched(groups(), SOURCE), partial(encode_pairs, encoder),
+    kept = require_rows(groups(), lambda group: len(group[2]), lambda: len(read),
+                        label=f"{zip_path.name} ({split.name} captions)", drops=drops)
+    table = write_pairs_table(paths.pairs, batched(kept, SOURCE), partial(encode_pairs, encoder),
                               workers=workers, progress=progress)
     progress.finish()
     return CocoPairs(split, len(read), drops, table)

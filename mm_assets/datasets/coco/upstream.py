@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mm_assets.formats.shape import JsonShape, Records
+
 COCO_URL = "http://images.cocodataset.org"
 KARPATHY_URL = "https://cs.stanford.edu/people/karpathy/deepimagesent/caption_datasets.zip"
 
@@ -17,6 +19,12 @@ CAPTIONS_TRAIN2014 = "annotations/captions_train2014.json"  # a member of ANNOTA
 KARPATHY_ZIP = "caption_datasets.zip"
 KARPATHY_JSON = "dataset_coco.json"  # a member of KARPATHY_ZIP
 KARPATHY_TRAINING_SPLITS = ("train", "restval")
+# What the readers rely on, checked before any row is read (docs/data-rules.md, "Structure before content").
+KARPATHY_SHAPE = JsonShape(dict, keys={"images": Records({
+    "split": str, "filepath": str, "filename": str, "cocoid": int,
+    "sentences": Records({"raw": str, "sentid": int})})})
+CAPTIONS_SHAPE = JsonShape(dict, keys={"images": Records({"id": int, "file_name": str}),
+                                       "annotations": Records({"image_id": int, "id": int, "caption": str})})
 
 
 @dataclass(frozen=True)

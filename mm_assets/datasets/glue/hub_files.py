@@ -15,12 +15,13 @@ import pyarrow.parquet as pq
 
 from mm_assets.fetch.verify import VerificationError, Verifier
 from mm_assets.formats.parquet_check import FLOAT, INTEGER, STRING, check_parquet
+from mm_assets.formats.shape import ShapeError, check_parquet_shape
 
 from .tasks import GlueTask
 
 
 class GlueFileError(ValueError):
-    pass
+    """A hub file is not what the task's rules read (shape, class names, empty text)."""
 
 
 def required_columns(task: GlueTask) -> dict:
@@ -71,7 +72,13 @@ class SplitRows:
 
 
 def read_split(task: GlueTask, path: str | Path) -> SplitRows:
-    """Every row of one split in file order (the hub keeps the TSV's order, `idx` = 0, 1, ...)."""
+    """Every row of one split in file order (the hub keeps the TSV's order, `idx` = 0, 1, ...).
+
+    The file's shape (columns and their types) is checked before any row is read."""
+    try:
+        check_parquet_shape(path, required_columns(task))
+    except ShapeError as exc:
+        raise GlueFileError(f"{exc} ({task.key}, split {Path(path).name})") from None
     check_label_names(task, path)
     table = pq.read_table(path, columns=[*task.text_columns, "label", "idx"])
     texts = tuple(table.column(name).to_pylist() for name in task.text_columns)

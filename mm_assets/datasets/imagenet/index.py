@@ -41,7 +41,7 @@ from mm_assets.formats.parquet import parquet_writer, write_parquet
 from mm_assets.images.validate import InvalidImage, inspect_image
 
 from .paths import SPLITS, ImagenetPaths
-from .shards import Shard, ShardList
+from .shards import Shard, ShardList, check_shard_shape
 from .synsets import CLASS_COUNT, label_of_synset, parse_image_name, pinned_synsets
 
 INDEX_SCHEMA = pa.schema([
@@ -115,6 +115,7 @@ def check_row(shard: Shard, hub_name: str, hub_label: int, data: bytes) -> Kept 
 
 def _iter_batches(raw: Path, batch_rows: int) -> Iterator[tuple[int, list, list, list]]:
     """(first row number, hub names, image bytes, labels) per batch, in file order."""
+    check_shard_shape(raw)
     parquet = pq.ParquetFile(raw)
     first = 0
     for batch in parquet.iter_batches(batch_size=batch_rows, columns=["image", "label"]):

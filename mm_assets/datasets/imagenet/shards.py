@@ -20,6 +20,7 @@ from mm_assets.fetch.hub import HubRepo, list_hub_folder, parse_resolve_url
 from mm_assets.fetch.http import FetchPolicy
 from mm_assets.fetch.sources import is_remote, local_path
 from mm_assets.formats.parquet_check import HUB_IMAGE, INTEGER, parquet_verifier
+from mm_assets.formats.shape import check_parquet_shape
 
 DATA_FOLDER = "data"
 SHARD_NAME = re.compile(r"^(?P<split>train|validation|test)-(?P<index>\d{5})-of-(?P<count>\d{5})\.parquet$")
@@ -28,6 +29,11 @@ USED_SPLITS = {"train": "train", "validation": "val"}
 UNUSED_SPLITS = ("test",)
 SHARD_COLUMNS = {"image": HUB_IMAGE, "label": INTEGER}
 verify_shard = parquet_verifier(SHARD_COLUMNS)
+
+
+def check_shard_shape(path: str | Path) -> None:
+    """Before any row of a shard is read: `ShapeError` naming the file unless it has the columns."""
+    check_parquet_shape(path, SHARD_COLUMNS)
 
 
 class ShardListError(ValueError):

@@ -15,10 +15,10 @@ from typing import Iterator
 from mm_assets.common.counts import Tally
 from mm_assets.fetch.verify import VerificationError
 from mm_assets.formats import tar, xz
+from mm_assets.formats.archive_limits import ArchiveLimitError, ArchiveLimits
 
 TAR_MAGIC_OFFSET, TAR_MAGIC = 257, b"ustar"
 MAX_MEMBER_BYTES = 1 << 30  # one compressed `.xz` member
-MAX_INNER_BYTES = 1 << 31  # one member decompressed (an xz bomb, a wrong file)
 
 
 class OwtArchiveError(Exception):
@@ -42,13 +42,13 @@ def is_tar(head: bytes) -> bool:
     return head[TAR_MAGIC_OFFSET:TAR_MAGIC_OFFSET + len(TAR_MAGIC)] == TAR_MAGIC
 
 
-def _require_end_marker(data: bytes | memoryview, offset: int, where: str) -> None:
-    """tarfile stops quietly at EOF; a whole tar ends with two zero blocks after its last member."""
-    marker = data[offset:offset + tar.END_MARKER_BYTES]
+def _require_end_marker(marker: bytes, offset: int, size: int, where: str) -> None:
+    """tarfile stops quietly at EOF; a whole tar ends with two zero blocks after its last member.
+    `marker` is what the file holds at `offset` (where the last member ends) of its `size` bytes."""
     if len(marker) < tar.END_MARKER_BYTES or any(marker):
+        cut = "truncated" if offset + tar.END_MARKER_BYTES > size else "damaged"
         raise OwtArchiveError(
-            f"{where}: truncated: no end-of-archive marker at byte {offset:,} "
-            f"(the data ends at byte {len(data):,})")
+            f"{where}: {cut}: no end-of-archive marker at byte {offset:,} (the file ends at byte {size:,})")
 
 
 def iter_xz_members(
@@ -89,7 +89,7 @@ def iter_xz_members(
             raise OwtArchiveError(f"{slice_tar.name}: member {current}: {type(exc).__name__}: {exc}") from exc
         handle.seek(end)
         marker = handle.read(tar.END_MARKER_BYTES)
-    _require_end_marker(marker, 0, f"{slice_tar.name}: after member {current}")
+    _require_end_marker(marker, end, slice_tar.stat().st_size, f"{slice_tar.name}: after member {current}")
 
 
 def verify_slice(slice_tar: str | Path) -> str:
@@ -118,26 +118,38 @@ def verify_raw_slice(path: Path) -> str:
         raise VerificationError(str(exc)) from exc
 
 
-def decompress_member(member: XzMember, *, max_bytes: int = MAX_INNER_BYTES) -> bytes:
-    """The inner tar of one member: every xz stream decoded, garbage and bombs refused."""
+def decompress_member(member: XzMember, *, limits: ArchiveLimits = ArchiveLimits(), slice_name: str = "") -> bytes:
+    """The inner tar of one member: every xz stream decoded, garbage refused (`OwtArchiveError`).
+
+    A text member for `limits`: the size its xz indexes declare is checked first, and decoding
+    stops at the cap whatever they declare (`ArchiveLimitError`: the same bytes are refused again,
+    so the slice is not damaged, only refused)."""
+    label = f"{slice_name}: member {member.name}" if slice_name else f"member {member.name}"
+    compressed = len(member.data)
     try:
-        return xz.decompress(member.data, max_bytes=max_bytes)
+        declared = xz.check_structure(member.data).uncompressed_bytes
+    except xz.XzError:
+        declared = None  # decoding names the damage, and where it is
+    if declared is not None:
+        limits.check_member(label, declared, compressed, text=True)
+    try:
+        return xz.decompress(member.data, max_bytes=limits.read_cap(compressed, text=True))
+    except xz.XzSizeError as exc:
+        raise ArchiveLimitError(f"{label}: refused: it inflated past its cap while being decoded "
+                                f"({limits.read_cap_words(compressed, text=True)}): {exc}") from exc
     except xz.XzError as exc:
-        raise OwtArchiveError(f"member {member.name}: {exc}") from exc
+        raise OwtArchiveError(f"{label}: {exc}") from exc
 
 
-def iter_documents(member: XzMember, slice_name: str = "", skipped: Tally | None = None,
-                   ) -> Iterator[tuple[str, bytes]]:
+def iter_documents(member: XzMember, slice_name: str = "", skipped: Tally | None = None, *,
+                   limits: ArchiveLimits = ArchiveLimits()) -> Iterator[tuple[str, bytes]]:
     """Yield (name, raw bytes) of the `.txt` documents in one `.xz` member, in archive order.
 
     The member is decompressed whole and its inner tar read in memory: far cheaper than a
     streaming tar over a decompressing stream, and a member is small.
     """
     where = f"{slice_name}: member {member.name}" if slice_name else f"member {member.name}"
-    try:
-        inner_tar = decompress_member(member)
-    except OwtArchiveError as exc:
-        raise OwtArchiveError(f"{slice_name}: {exc}" if slice_name else str(exc)) from exc
+    inner_tar = decompress_member(member, limits=limits, slice_name=slice_name)
     try:
         entries = tar.read_entries(inner_tar)
     except tar.TarFormatError as exc:

@@ -13,14 +13,15 @@ from mm_assets.common.atomic import atomic_write
 from mm_assets.common.counts import Tally
 from mm_assets.common.parallel import default_workers, ordered_map
 from mm_assets.common.progress import Progress
+from mm_assets.formats.archive_limits import ArchiveLimits
 
 from .archive import XzMember, iter_documents, iter_xz_members
 from .clean_rule import CleanStats, clean_documents
 
 
-def _clean_member(slice_name: str, member: XzMember) -> tuple[bytes, CleanStats, Tally]:
+def _clean_member(slice_name: str, member: XzMember, limits: ArchiveLimits) -> tuple[bytes, CleanStats, Tally]:
     stats, skipped = CleanStats(), Tally()
-    documents = [raw for _, raw in iter_documents(member, slice_name, skipped)]
+    documents = [raw for _, raw in iter_documents(member, slice_name, skipped, limits=limits)]
     lines = clean_documents(documents, stats)
     text = ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
     stats.bytes_out = len(text)
@@ -34,11 +35,13 @@ def clean_slice(
     workers: int | None = None,
     log: Callable[[str], None] | None = None,
     progress_interval: float = 10.0,
+    limits: ArchiveLimits = ArchiveLimits(),
 ) -> dict:
     """Write the cleaned lines of `slice_tar` to `output` (atomically); return the counts.
 
     Besides the cleaning counts: `xz_members`, `skipped_outer_members`, `skipped_inner_members`
-    and `skipped_members` (a Tally by kind, with example names).
+    and `skipped_members` (a Tally by kind, with example names). A member over a cap of `limits`
+    raises `ArchiveLimitError` and nothing is written.
     """
     slice_tar = Path(slice_tar)
     workers = workers or default_workers()
@@ -48,7 +51,7 @@ def clean_slice(
                         interval=progress_interval)
     with atomic_write(output) as writer:
         xz_members = iter_xz_members(slice_tar, skipped)
-        cleaned = ordered_map(lambda member: (_clean_member(slice_tar.name, member), len(member.data)),
+        cleaned = ordered_map(lambda member: (_clean_member(slice_tar.name, member, limits), len(member.data)),
                               xz_members, workers=workers)
         for (text, member_stats, member_skipped), compressed_size in cleaned:
             writer.write(text)

@@ -5,6 +5,7 @@
 stream (ijson), one image at a time, so memory does not grow with the file. Images in file order,
 regions in file order. A region is left out, and counted, when it is malformed, names another
 image than its entry, repeats a region id seen before, or when its image is in neither image zip.
+The file's shape (`REGIONS_SHAPE`) is checked before any entry is read.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from typing import Iterator
 import numpy as np
 
 from mm_assets.common.counts import Tally
+from mm_assets.formats.archive_limits import ArchiveLimits
 from mm_assets.formats.zip import iter_json_member
 
 from .paths import image_path
-from .upstream import IMAGE_ZIPS, REGIONS_JSON
+from .upstream import IMAGE_ZIPS, REGIONS_JSON, REGIONS_SHAPE
 
 BITMAP_LIMIT = 1 << 30  # ids below this are tracked in a bitmap (at most 128 MiB), others in a set
 
@@ -104,15 +106,28 @@ def _kept_fields(region, image_id: int, tally: Tally) -> tuple[int, str] | None:
     return region_id, phrase
 
 
-def iter_image_regions(zip_path: Path, images: dict[int, str], tally: Tally) -> Iterator[ImageRegions]:
+@dataclass
+class RegionsRead:
+    """How many image entries and regions the file held (kept or not)."""
+
+    images: int = 0
+    regions: int = 0
+
+
+def iter_image_regions(zip_path: Path, images: dict[int, str], tally: Tally, *,
+                       limits: ArchiveLimits = ArchiveLimits(), read: RegionsRead | None = None,
+                       ) -> Iterator[ImageRegions]:
     """Each image entry of the file that has an image, with the phrases of the regions kept."""
     seen = SeenIds()
-    for entry in iter_json_member(zip_path, REGIONS_JSON, "item"):
+    read = RegionsRead() if read is None else read
+    for entry in iter_json_member(zip_path, REGIONS_JSON, "item", shape=REGIONS_SHAPE, limits=limits):
+        read.images += 1
         image_id = _as_int(entry.get("id")) if isinstance(entry, dict) else None
         regions = entry.get("regions") if image_id is not None else None
         if not isinstance(regions, list):
             tally.add("dropped_malformed_image_entry", example=str(entry)[:80])
             continue
+        read.regions += len(regions)
         ids, phrases = [], []
         for region in regions:
             if (type(region) is dict and type(region.get("region_id")) is int and type(region.get("phrase")) is str

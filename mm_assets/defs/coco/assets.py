@@ -14,7 +14,7 @@ from mm_assets.datasets.coco.upstream import (
     SEED_PAIRS,
 )
 from mm_assets.defs.shared.pairs_metadata import caption_encoder, pairs_metadata, upstream_input
-from mm_assets.defs.shared.resources import ComputeResource, StorageResource
+from mm_assets.defs.shared.resources import ArchiveLimitsResource, ComputeResource, StorageResource
 from mm_assets.defs.shared.writing import sole_writer
 from mm_assets.defs.shared.zips import extract_image_folders, file_location, zip_download_asset
 
@@ -64,11 +64,12 @@ coco_karpathy_zip = zip_download_asset(
     f"extracted from their zips: member names checked, CRC-32 verified, each folder atomic ({RULES}, 'Zips').",
 )
 def coco_images(context: dg.AssetExecutionContext, storage: StorageResource, compute: ComputeResource,
-                coco_source: CocoSource) -> dg.MaterializeResult:
+                coco_source: CocoSource, archive_limits: ArchiveLimitsResource) -> dg.MaterializeResult:
     paths = storage.layout.coco
     split = coco_source.chosen_split()
     zips = {folder: (paths.raw(IMAGE_ZIPS[folder]), ZIP_ASSETS[folder]) for folder in split.folders}
-    metadata = extract_image_folders(context, zips, paths.images_dir, workers=compute.worker_count)
+    metadata = extract_image_folders(context, zips, paths.images_dir, workers=compute.worker_count,
+                                     limits=archive_limits.limits)
     return dg.MaterializeResult(metadata={**metadata, "split": split.name})
 
 
@@ -82,7 +83,7 @@ def coco_images(context: dg.AssetExecutionContext, storage: StorageResource, com
     f"at most 64 tokens ({RULES}, 'COCO pairs', 'Captions', 'Pairs tables').",
 )
 def coco_pairs(context: dg.AssetExecutionContext, storage: StorageResource, compute: ComputeResource,
-               coco_source: CocoSource) -> dg.MaterializeResult:
+               coco_source: CocoSource, archive_limits: ArchiveLimitsResource) -> dg.MaterializeResult:
     layout = storage.layout
     split = coco_source.chosen_split()
     zip_file = caption_zip(split)
@@ -95,7 +96,8 @@ def coco_pairs(context: dg.AssetExecutionContext, storage: StorageResource, comp
                          f"materialize coco_images (MM_COCO_SPLIT={split.name}) first")
     encoder = caption_encoder(layout)
     with sole_writer(context, layout.coco.pairs), upstream_input(zip_path, CAPTION_ZIP_ASSETS[zip_file]):
-        built = build_coco_pairs(split, layout.coco, encoder, workers=compute.worker_count, log=context.log.info)
+        built = build_coco_pairs(split, layout.coco, encoder, workers=compute.worker_count, log=context.log.info,
+                                 limits=archive_limits.limits)
     stats = built.table.stats.get("coco")
     return dg.MaterializeResult(metadata=pairs_metadata(
         layout.coco.pairs, built.table, built.drops,

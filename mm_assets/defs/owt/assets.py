@@ -8,7 +8,8 @@ from mm_assets.datasets.owt.archive import OwtArchiveError, verify_raw_slice
 from mm_assets.datasets.owt.clean import clean_slice
 from mm_assets.datasets.owt.data_dir import DamagedSliceError, missing_binarized_slices, write_data_dir
 from mm_assets.datasets.owt.slices import slice_hub_path
-from mm_assets.defs.shared.resources import ComputeResource, HttpResource, StorageResource
+from mm_assets.defs.shared.resources import ArchiveLimitsResource, ComputeResource, HttpResource, StorageResource
+from mm_assets.formats.archive_limits import ArchiveLimitError
 from mm_assets.defs.shared.raw_files import DownloadConfig, fetch_or_reuse, verified_markdown
 from mm_assets.defs.shared.retry import NETWORK_RETRY_POLICY
 from mm_assets.defs.shared.writing import sole_writer
@@ -68,6 +69,7 @@ def owt_raw_slice(
 )
 def owt_clean_slice(
     context: dg.AssetExecutionContext, storage: StorageResource, compute: ComputeResource,
+    archive_limits: ArchiveLimitsResource,
 ) -> dg.MaterializeResult:
     number = int(context.partition_key)
     paths = storage.layout.owt
@@ -75,7 +77,10 @@ def owt_clean_slice(
     output = paths.clean_slice(number)
     with sole_writer(context, output):
         try:
-            counts = clean_slice(raw, output, workers=compute.worker_count, log=context.log.info)
+            counts = clean_slice(raw, output, workers=compute.worker_count, log=context.log.info,
+                                 limits=archive_limits.limits)
+        except ArchiveLimitError as exc:  # the same bytes are refused again: the slice is kept, no retry
+            raise dg.Failure(f"slice {number:02d}: {exc}; nothing was written", allow_retries=False) from exc
         except OwtArchiveError as exc:
             raw.unlink(missing_ok=True)  # damaged inside a block: never read again as if whole
             raise dg.Failure(

@@ -12,7 +12,9 @@ from mm_assets.common.counts import Tally
 from mm_assets.datasets.pairs.table import PAIRS_SCHEMA, PairsWriter
 from mm_assets.datasets.pairs.table1 import histogram_markdown, table1_markdown
 from mm_assets.fetch.http import DownloadError
+from mm_assets.formats.archive_limits import ArchiveLimitError
 from mm_assets.formats.json_stream import JsonFormatError
+from mm_assets.formats.shape import NoRowsKeptError, ShapeError
 from mm_assets.formats.zip import ZipFormatError
 from mm_assets.layout import DataLayout
 from mm_assets.text.captions import MAX_CAPTION_TOKENS, CaptionEncoder
@@ -32,7 +34,9 @@ def caption_encoder(layout: DataLayout) -> CaptionEncoder:
 @contextlib.contextmanager
 def upstream_input(zip_path: Path, asset_key: str) -> Iterator[None]:
     """Reading an upstream zip: a damaged member removes the zip (the next fetch replaces it); a
-    truncated or malformed JSON inside a sound zip fails naming it. Nothing is written either way."""
+    truncated, malformed or wrongly shaped JSON inside a sound zip, a member over an archive cap, or
+    a file of which no row was kept fails naming it, and keeps the zip. Nothing is written either way,
+    and no retry is made: the same bytes fail the same way."""
     try:
         yield
     except ZipFormatError as exc:
@@ -42,6 +46,10 @@ def upstream_input(zip_path: Path, asset_key: str) -> Iterator[None]:
     except JsonFormatError as exc:
         raise dg.Failure(f"{exc}; the upstream file itself is damaged (its zip is sound); nothing was "
                          "written", allow_retries=False) from exc
+    except (ShapeError, ArchiveLimitError) as exc:
+        raise dg.Failure(f"{exc}; nothing was written", allow_retries=False) from exc
+    except NoRowsKeptError as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from exc
 
 
 def pairs_metadata(path: Path, table: PairsWriter, drops: Tally, **extra) -> dict:
@@ -58,6 +66,8 @@ def pairs_metadata(path: Path, table: PairsWriter, drops: Tally, **extra) -> dic
     for key, count in sorted(drops.counts.items()):
         metadata[key] = count
     metadata.update(extra)
+    if table.rows == 0:  # readers fail when they keep none of a file's rows: this file holds none
+        metadata["empty_because"] = "the upstream file holds no rows for this table"
     metadata["table_1"] = dg.MetadataValue.md(table1_markdown(table.stats) if table.stats else "no pairs")
     metadata["token_lengths"] = dg.MetadataValue.md(histogram_markdown(histogram))
     metadata["dropped_and_repaired"] = dg.MetadataValue.md(drops.as_markdown())

@@ -17,6 +17,12 @@ import dagster as dg
 
 from mm_assets.common.parallel import default_workers
 from mm_assets.fetch.http import FetchPolicy
+from mm_assets.formats.archive_limits import (
+    DEFAULT_MAX_MEMBER_BYTES,
+    DEFAULT_MAX_RATIO,
+    DEFAULT_MAX_TEXT_MEMBER_BYTES,
+    ArchiveLimits,
+)
 from mm_assets.judge import DEFAULT_FAIRSEQ_PYTHON
 from mm_assets.layout import DataLayout
 
@@ -151,12 +157,42 @@ class FairseqJudgeResource(EnvResource):
         return path
 
 
+class ArchiveLimitsResource(EnvResource):
+    """The caps on what one archive member may inflate to (zip and xz bombs are refused)."""
+
+    ENV: ClassVar[dict[str, str]] = {"MM_ARCHIVE_MAX_MEMBER_BYTES": "max_member_bytes",
+                                     "MM_ARCHIVE_MAX_TEXT_MEMBER_BYTES": "max_text_member_bytes",
+                                     "MM_ARCHIVE_MAX_RATIO": "max_ratio"}
+    max_member_bytes: str = str(DEFAULT_MAX_MEMBER_BYTES)
+    max_text_member_bytes: str = str(DEFAULT_MAX_TEXT_MEMBER_BYTES)
+    max_ratio: str = f"{DEFAULT_MAX_RATIO:g}"
+
+    def check_values(self) -> None:
+        self.limits  # noqa: B018 - raises on a bad value
+
+    @property
+    def limits(self) -> ArchiveLimits:
+        values = []
+        for field, kind in (("max_member_bytes", int), ("max_text_member_bytes", int), ("max_ratio", float)):
+            text = getattr(self, field).strip()
+            try:
+                value = kind(text)
+            except ValueError:
+                value = 0
+            if not (0 < value < 1 << 50):
+                raise setting_error(self.variable_of(field), getattr(self, field),
+                                    "a positive whole number of bytes" if kind is int else "a positive ratio such as 100")
+            values.append(value)
+        return ArchiveLimits(*values)
+
+
 def shared_resources() -> dict[str, Any]:
     """The resources every dataset's definitions use, bound from the environment."""
     return {
         "storage": StorageResource.from_env(),
         "http": HttpResource.from_env(),
         "compute": ComputeResource.from_env(),
+        "archive_limits": ArchiveLimitsResource.from_env(),
         "fairseq_judge": FairseqJudgeResource.from_env(),
         "pipes_subprocess_client": dg.PipesSubprocessClient(),
     }

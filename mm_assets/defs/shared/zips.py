@@ -5,6 +5,7 @@ A download is fetched with `mm_assets.fetch` (resumed, verified by `check_zip` b
 renamed into place) and its sha256 recorded; a file kept from an earlier run is verified again
 (structure and the recorded sha256) before it is reused. Extraction is atomic per folder
 (`extract_folder`); a member found damaged there removes the zip, so the next run fetches it again.
+Members over the archive caps (`MM_ARCHIVE_*`) are not extracted; the metadata counts them by reason.
 """
 
 from pathlib import Path
@@ -15,6 +16,7 @@ import dagster as dg
 
 from mm_assets.fetch.sources import is_remote, local_path
 from mm_assets.fetch.verify import VerificationError
+from mm_assets.formats.archive_limits import ArchiveLimitError, ArchiveLimits
 from mm_assets.formats.zip import ZipFormatError, check_zip, extract_folder, remove_stale_extractions
 from mm_assets.layout import DataLayout
 
@@ -93,12 +95,16 @@ def extract_image_folders(
     images_dir: Path,
     *,
     workers: int,
+    limits: ArchiveLimits,
 ) -> dict:
     """Extract each `folder: (zip path, its asset key)` into `images_dir/folder`; the metadata.
 
     A missing zip names the asset to materialize; a damaged member removes the zip and says so.
+    Members skipped (unsafe names, over a cap) are counted per reason, `skipped_<reason>`, and
+    listed per folder.
     """
     metadata: dict = {"path": dg.MetadataValue.path(str(images_dir))}
+    skipped: dict[str, int] = {}
     total = 0
     for folder, (zip_path, asset_key) in zips.items():
         if not zip_path.is_file():
@@ -108,7 +114,10 @@ def extract_image_folders(
             if removed := remove_stale_extractions(images_dir, folder):
                 context.log.info(f"removed {removed} folder(s) a killed run left behind")
             try:
-                done = extract_folder(zip_path, folder, images_dir, workers=workers, log=context.log.info)
+                done = extract_folder(zip_path, folder, images_dir, workers=workers, log=context.log.info,
+                                      limits=limits)
+            except ArchiveLimitError as exc:  # the same zip is refused again: no retry, the zip is kept
+                raise dg.Failure(f"{exc}. Nothing was extracted into {target}.", allow_retries=False) from exc
             except ZipFormatError as exc:
                 zip_path.unlink(missing_ok=True)  # damaged inside: never read again as if whole
                 raise dg.Failure(f"{exc}. The zip was removed: materialize {asset_key} again to fetch it, "
@@ -120,5 +129,11 @@ def extract_image_folders(
                                        f"extracted ({done.kept_from_earlier_run:,} files kept from a killed run)")
         if done.skipped.total():
             metadata[f"{folder}_skipped_members"] = dg.MetadataValue.md(done.skipped.as_markdown())
+            context.log.warning(f"{zip_path.name}: {done.skipped.total():,} member(s) not extracted: "
+                                + ", ".join(f"{key} {n:,}" for key, n in sorted(done.skipped.counts.items())))
+        for key, count in done.skipped.counts.items():
+            skipped[key] = skipped.get(key, 0) + count
+    for key, count in sorted(skipped.items()):
+        metadata[f"skipped_{key}"] = count
     metadata["dagster/row_count"] = total
     return metadata

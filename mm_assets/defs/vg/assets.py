@@ -5,7 +5,7 @@ import dagster as dg
 from mm_assets.datasets.vg.pairs import build_vg_concat_pairs, build_vg_pairs
 from mm_assets.datasets.vg.upstream import IMAGE_ZIPS, REGIONS_JSON, REGIONS_ZIP, SEED_IMAGES, SEED_PAIRS
 from mm_assets.defs.shared.pairs_metadata import caption_encoder, pairs_metadata, upstream_input
-from mm_assets.defs.shared.resources import ComputeResource, StorageResource
+from mm_assets.defs.shared.resources import ArchiveLimitsResource, ComputeResource, StorageResource
 from mm_assets.defs.shared.writing import sole_writer
 from mm_assets.defs.shared.zips import extract_image_folders, file_location, zip_download_asset
 
@@ -43,12 +43,13 @@ vg_regions_zip = zip_download_asset(
     description="The image folders `vg/images/VG_100K/` and `vg/images/VG_100K_2/` extracted from their "
     f"zips: member names checked, CRC-32 verified, each folder atomic ({RULES}, 'Zips').",
 )
-def vg_images(context: dg.AssetExecutionContext, storage: StorageResource,
-              compute: ComputeResource) -> dg.MaterializeResult:
+def vg_images(context: dg.AssetExecutionContext, storage: StorageResource, compute: ComputeResource,
+              archive_limits: ArchiveLimitsResource) -> dg.MaterializeResult:
     paths = storage.layout.vg
     zips = {folder: (paths.raw(name), ZIP_ASSETS[folder]) for folder, name in IMAGE_ZIPS.items()}
     return dg.MaterializeResult(metadata=extract_image_folders(context, zips, paths.images_dir,
-                                                               workers=compute.worker_count))
+                                                               workers=compute.worker_count,
+                                                               limits=archive_limits.limits))
 
 
 def _require_inputs(layout) -> None:
@@ -61,14 +62,16 @@ def _require_inputs(layout) -> None:
                          "materialize vg_images first")
 
 
-def _vg_table(context, storage, compute, build, output) -> dg.MaterializeResult:
+def _vg_table(context, storage, compute, archive_limits, build, output) -> dg.MaterializeResult:
     layout = storage.layout
     _require_inputs(layout)
     encoder = caption_encoder(layout)
     with sole_writer(context, output), upstream_input(layout.vg.raw(REGIONS_ZIP), "vg_regions_zip"):
-        built = build(layout.vg, encoder, workers=compute.worker_count, log=context.log.info)
+        built = build(layout.vg, encoder, workers=compute.worker_count, log=context.log.info,
+                      limits=archive_limits.limits)
     return dg.MaterializeResult(metadata=pairs_metadata(
         output, built.table, built.drops, images_in_zips=built.images_in_zips,
+        upstream_images=built.read.images, upstream_regions=built.read.regions,
         seed_images=SEED_IMAGES, seed_pairs=SEED_PAIRS))
 
 
@@ -81,9 +84,9 @@ def _vg_table(context, storage, compute, build, output) -> dg.MaterializeResult:
     "bounded memory), images then regions in file order, casing kept, encoded by the caption rule "
     f"({RULES}, 'VG pairs', 'Captions', 'Pairs tables').",
 )
-def vg_pairs(context: dg.AssetExecutionContext, storage: StorageResource,
-             compute: ComputeResource) -> dg.MaterializeResult:
-    return _vg_table(context, storage, compute, build_vg_pairs, storage.layout.vg.pairs)
+def vg_pairs(context: dg.AssetExecutionContext, storage: StorageResource, compute: ComputeResource,
+             archive_limits: ArchiveLimitsResource) -> dg.MaterializeResult:
+    return _vg_table(context, storage, compute, archive_limits, build_vg_pairs, storage.layout.vg.pairs)
 
 
 @dg.asset(
@@ -95,6 +98,7 @@ def vg_pairs(context: dg.AssetExecutionContext, storage: StorageResource,
     f"most 64 tokens, no phrase lost, a phrase too long alone truncated ({RULES}, 'VG concat', "
     "'Pairs tables').",
 )
-def vg_concat_pairs(context: dg.AssetExecutionContext, storage: StorageResource,
-                    compute: ComputeResource) -> dg.MaterializeResult:
-    return _vg_table(context, storage, compute, build_vg_concat_pairs, storage.layout.vg.concat_pairs)
+def vg_concat_pairs(context: dg.AssetExecutionContext, storage: StorageResource, compute: ComputeResource,
+                    archive_limits: ArchiveLimitsResource) -> dg.MaterializeResult:
+    return _vg_table(context, storage, compute, archive_limits, build_vg_concat_pairs,
+                     storage.layout.vg.concat_pairs)
