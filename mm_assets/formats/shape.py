@@ -92,6 +92,8 @@ def _record_problem(records: list, shape: Records) -> str | None:
         if name not in first:
             return f"records without {name!r} (the first has {', '.join(map(repr, list(first)[:12]))})"
         if not _fits(first[name], kind):
+            if isinstance(kind, Records) and isinstance(first[name], list):
+                return f"records whose {name!r} holds {_record_problem(first[name][:SAMPLE_RECORDS], kind)}"
             return f"records whose {name!r} is {describe(first[name])}, not {_expected(kind)}"
     return "no record that fits"  # unreachable: the first record would have fitted
 

@@ -84,3 +84,23 @@ def test_a_bad_environment_variable_fails_a_cli_run(tmp_path):
     result = run_materialize_cli(env, "--select", "owt_clean_slice", "--partition", "00", check=False)
     assert result.returncode != 0
     assert "MM_WORKERS='0': expected a positive integer" in result.stdout + result.stderr
+
+
+def test_the_archive_caps_are_bound_from_the_environment_and_checked(monkeypatch):
+    from mm_assets.defs.shared.resources import ArchiveLimitsResource
+    from mm_assets.formats.archive_limits import ArchiveLimits
+
+    monkeypatch.setenv("MM_ARCHIVE_MAX_RATIO", "250")
+    monkeypatch.delenv("MM_ARCHIVE_MAX_MEMBER_BYTES", raising=False)
+    bound = ArchiveLimitsResource.from_env()
+    assert isinstance(bound.max_ratio, dg.EnvVar) and bound.max_member_bytes == "20000000"
+    assert ArchiveLimitsResource().limits == ArchiveLimits()
+    assert ArchiveLimitsResource(max_ratio="250", max_text_member_bytes="1000").limits == \
+        ArchiveLimits(max_text_member_bytes=1000, max_ratio=250.0)
+    for field, value, needle in [("max_member_bytes", "20MB", "MM_ARCHIVE_MAX_MEMBER_BYTES='20MB': expected a "
+                                  "positive whole number of bytes"),
+                                 ("max_text_member_bytes", "0", "MM_ARCHIVE_MAX_TEXT_MEMBER_BYTES='0'"),
+                                 ("max_ratio", "nan", "MM_ARCHIVE_MAX_RATIO='nan': expected a positive ratio")]:
+        with pytest.raises(SettingError) as err:
+            ArchiveLimitsResource(**{field: value}).check_values()
+        assert needle in str(err.value)

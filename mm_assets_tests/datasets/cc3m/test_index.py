@@ -99,3 +99,25 @@ def test_shard_keys():
     assert len(shard_keys(3_318_333, 10_000)) == 332
     with pytest.raises(ValueError):
         shard_number("12")
+
+
+@pytest.mark.parametrize("name,content,needle", [
+    ("i.tsv", b"http://a.example/1.jpg\ta dog\nhttp://a.example/2.jpg\ta cat\n",
+     "none of its first 2 lines is caption TAB url; line 0 has url 'a dog', not an http(s) URL"),
+    ("i.tsv", b'{"error": "rate limited"}\n', "line 0 has 1 field(s)"),
+])
+def test_an_index_of_another_shape_fails_naming_it_before_any_row_is_read(tmp_path, name, content, needle):
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(IndexFileError) as err:
+        write_index(tmp_path / name, tmp_path / "i.parquet", shard_size=4, max_malformed=10**6)
+    assert str(err.value).startswith(f"{tmp_path / name}: ") and needle in str(err.value)
+    assert "not CC3M's caption TAB url index" in str(err.value)
+    assert not (tmp_path / "i.parquet").exists()
+
+
+def test_a_hub_parquet_of_another_shape_fails_naming_it(tmp_path):
+    source = tmp_path / "train.parquet"
+    pq.write_table(pa.table({"caption": ["a dog"], "url": ["http://a.example/1.jpg"]}), source)
+    with pytest.raises(IndexFileError, match=f"{source}: no column 'image_url' .columns: caption, url."):
+        write_index(source, tmp_path / "i.parquet", shard_size=4, max_malformed=0)
+    assert not (tmp_path / "i.parquet").exists()

@@ -38,3 +38,16 @@ def test_a_mirror_lists_its_folder(imagenet_mirror, tmp_path):
         listed_files(str(tmp_path))
     with pytest.raises(ShardListError, match="must be the hub's resolve URL"):
         listed_files("https://example.com/imagenet")
+
+
+def test_a_shard_of_another_shape_fails_naming_the_file_before_any_row_is_read(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mm_assets.datasets.imagenet.shards import check_shard_shape
+    from mm_assets.formats.shape import ShapeError
+
+    path = tmp_path / "train-00000-of-00001.parquet"
+    pq.write_table(pa.table({"image": [b"\xff\xd8"], "label": [3]}), path)  # bytes, not {bytes, path}
+    with pytest.raises(ShapeError, match=f"{path}: column 'image' is binary, expected a struct of"):
+        check_shard_shape(path)

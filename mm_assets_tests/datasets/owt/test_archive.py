@@ -39,6 +39,10 @@ def test_truncated_slice_names_slice_and_member_and_writes_nothing(tmp_path, cut
         clean_slice(path, out, workers=1)
     assert "urlsf_subset03.tar" in str(err.value) and "member" in str(err.value)
     assert not out.exists() and not any(out.parent.glob(".tmp-*"))
+    if cut == "at_member_boundary":  # the first member ends where the file does: named at that byte
+        boundary = second_header - second_header % 512
+        assert f"after member openwebtext/urlsf_subset03-1_data.xz: truncated: no end-of-archive marker at " \
+               f"byte {boundary:,} (the file ends at byte {boundary:,})" in str(err.value)
 
 
 def test_corrupt_xz_member_names_it(tmp_path):

@@ -141,3 +141,43 @@ def test_the_same_bytes_whatever_the_workers_and_batches(layout, caption_encoder
         outputs.append((layout.vg.concat_pairs.read_bytes(), layout.vg.pairs.read_bytes()))
     assert outputs[0] == outputs[1]
     assert concat.table.rows > 16 and regions.table.rows > 16
+
+
+def _vg_copy(layout, tmp_path, regions_json: bytes, with_images: bool = True):
+    from mm_assets.datasets.vg.paths import VgPaths
+    import shutil
+
+    paths = VgPaths(tmp_path / "vg")
+    if with_images:
+        shutil.copytree(layout.vg.images_dir, paths.images_dir)
+    else:
+        for folder in ("VG_100K", "VG_100K_2"):
+            (paths.images_dir / folder).mkdir(parents=True)
+    write_zip(paths.raw(REGIONS_ZIP), [(REGIONS_JSON, regions_json)])
+    return paths
+
+
+@pytest.mark.parametrize("build", [build_vg_pairs, build_vg_concat_pairs])
+def test_a_region_file_of_another_shape_fails_naming_it_and_writes_nothing(layout, caption_encoder, tmp_path, build):
+    from mm_assets.formats.shape import ShapeError
+
+    paths = _vg_copy(layout, tmp_path, json.dumps({"images": _regions(layout)}).encode())
+    with pytest.raises(ShapeError, match="region_descriptions.json in region_descriptions.json.zip: the top "
+                                         "level is an object, expected a list"):
+        build(paths, caption_encoder, workers=2)
+    assert not paths.pairs.exists() and not paths.concat_pairs.exists()
+
+
+@pytest.mark.parametrize("build", [build_vg_pairs, build_vg_concat_pairs])
+def test_keeping_no_region_of_a_file_with_regions_fails(layout, caption_encoder, tmp_path, build):
+    from mm_assets.formats.shape import NoRowsKeptError
+
+    regions = _regions(layout)
+    paths = _vg_copy(layout, tmp_path, json.dumps(regions).encode(), with_images=False)
+    total = sum(len(entry["regions"]) for entry in regions)
+    with pytest.raises(NoRowsKeptError, match=rf"region_descriptions.json in region_descriptions.json.zip: none of "
+                                              rf"its {total:,} rows was kept \(dropped_missing_image"):
+        build(paths, caption_encoder, workers=2)
+    assert not paths.pairs.exists() and not paths.concat_pairs.exists()
+    empty = _vg_copy(layout, tmp_path / "empty", b"[]")
+    assert build(empty, caption_encoder, workers=2).table.rows == 0  # the file holds no region: an empty table

@@ -179,3 +179,71 @@ def test_the_counts_check_fails_when_the_table_lost_rows(installed):
     pq.write_table(table.slice(0, table.num_rows - 3), layout.coco.pairs)
     failed = verdict()
     assert not failed.passed and "coco" in str(failed.metadata)
+
+
+# --- archive caps and structure before content (issue 15) ---
+
+def test_a_zip_bomb_in_an_image_zip_is_refused_counted_and_not_written(coco_vg_mirror, tmp_path):
+    from mm_assets_tests.formats.archives import MIB, add_member, zeros
+
+    raw = tmp_path / "coco" / "raw" / "zips" / "train2014.zip"
+    raw.parent.mkdir(parents=True)
+    raw.write_bytes(open(coco_vg_mirror["MM_COCO_URL"] + "/zips/train2014.zip", "rb").read())
+    bomb = add_member(raw, "train2014/COCO_train2014_000000000001.jpg", zeros(300 * MIB))
+    assert bomb.compress_size < 320_000 and bomb.file_size == 300 * MIB  # ~305 KB that inflate to 300 MB
+    add_member(raw, "train2014/COCO_train2014_000000000002.jpg", [bytes(range(256)) * 82_000], compress=False)
+    result = materialize("coco_images", storage=StorageResource(data_root=str(tmp_path)),
+                         coco_source=CocoSource(split="train2014"))
+    metadata = result.asset_materializations_for_node("coco_images")[0].metadata
+    folder = tmp_path / "coco" / "images" / "train2014"
+    assert not (folder / "COCO_train2014_000000000001.jpg").exists()
+    assert not (folder / "COCO_train2014_000000000002.jpg").exists()  # 20.99 MB stored: over 20,000,000
+    assert metadata["skipped_unsafe_compression_ratio"].value == 1 and metadata["skipped_too_large"].value == 1
+    assert "COCO_train2014_000000000001.jpg" in metadata["train2014_skipped_members"].value
+    assert metadata["train2014_images"].value == 20 == len(list(folder.iterdir()))
+
+
+def _karpathy_holding(layout, document) -> None:
+    import json
+
+    from mm_assets.datasets.coco.upstream import KARPATHY_JSON, KARPATHY_ZIP
+    from mm_assets.formats.zip import write_zip
+
+    write_zip(layout.coco.raw(KARPATHY_ZIP), [(KARPATHY_JSON, json.dumps(document).encode())])
+
+
+def test_a_karpathy_file_of_another_shape_fails_at_once_naming_it(installed):
+    layout, resources = installed
+    _karpathy_holding(layout, {"images": {"not": "a list"}})
+    with pytest.raises(dg.Failure) as err:
+        materialize("coco_pairs", **resources)
+    assert err.value.allow_retries is False
+    assert err.value.description.startswith("dataset_coco.json in caption_datasets.zip: key 'images' holds an "
+                                             "object, expected a list of records")
+    assert "{'not': 'a list'}" in err.value.description and "nothing was written" in err.value.description
+    assert not layout.coco.pairs.exists() and layout.coco.raw("caption_datasets.zip").is_file()
+
+
+def test_keeping_no_caption_of_a_file_with_captions_fails_and_keeps_the_last_table(installed):
+    layout, resources = installed
+    pairs_only = dg.AssetSelection.assets("coco_pairs").without_checks()
+    materialize(pairs_only, **resources)
+    before = layout.coco.pairs.read_bytes()
+    for folder in ("train2014", "val2014"):
+        for image in (layout.coco.images_dir / folder).iterdir():
+            image.unlink()
+    with pytest.raises(dg.Failure) as err:
+        materialize(pairs_only, **resources)
+    assert err.value.allow_retries is False
+    assert "caption_datasets.zip (karpathy captions): none of its 137 rows was kept (dropped_missing_image 136" \
+        in err.value.description
+    assert layout.coco.pairs.read_bytes() == before
+
+
+def test_an_upstream_file_that_holds_no_captions_gives_an_empty_table_that_says_so(installed):
+    layout, resources = installed
+    _karpathy_holding(layout, {"images": [], "dataset": "coco"})
+    result = materialize(dg.AssetSelection.assets("coco_pairs").without_checks(), **resources)
+    metadata = result.asset_materializations_for_node("coco_pairs")[0].metadata
+    assert metadata["dagster/row_count"].value == 0 and metadata["captions_read"].value == 0
+    assert metadata["empty_because"].value == "the upstream file holds no rows for this table"
