@@ -61,7 +61,8 @@ coco_karpathy_zip = zip_download_asset(
     deps=[coco_train2014_zip, coco_val2014_zip],
     kinds={"jpeg"},
     description="The image folders `coco/images/train2014/` (and `val2014/` for the Karpathy split) "
-    f"extracted from their zips: member names checked, CRC-32 verified, each folder atomic ({RULES}, 'Zips').",
+    "extracted from their zips: member names checked, CRC-32 verified, members over the archive caps refused "
+    f"and counted, each folder atomic ({RULES}, 'Zips', 'Archive caps').",
 )
 def coco_images(context: dg.AssetExecutionContext, storage: StorageResource, compute: ComputeResource,
                 coco_source: CocoSource, archive_limits: ArchiveLimitsResource) -> dg.MaterializeResult:

@@ -41,7 +41,8 @@ vg_regions_zip = zip_download_asset(
     deps=[vg_images_zip, vg_images2_zip],
     kinds={"jpeg"},
     description="The image folders `vg/images/VG_100K/` and `vg/images/VG_100K_2/` extracted from their "
-    f"zips: member names checked, CRC-32 verified, each folder atomic ({RULES}, 'Zips').",
+    "zips: member names checked, CRC-32 verified, members over the archive caps refused and counted, each "
+    f"folder atomic ({RULES}, 'Zips', 'Archive caps').",
 )
 def vg_images(context: dg.AssetExecutionContext, storage: StorageResource, compute: ComputeResource,
               archive_limits: ArchiveLimitsResource) -> dg.MaterializeResult:
