@@ -42,7 +42,7 @@ from mm_assets.common.parallel import ordered_map
 from mm_assets.common.progress import Progress
 from mm_assets.formats.archive_limits import ArchiveLimits, require_free_space
 from mm_assets.formats.json_stream import iter_json_items
-from mm_assets.formats.shape import JsonShape, check_json_shape
+from mm_assets.formats.shape import JsonShape, NoRowsKeptError, check_json_shape
 
 LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
 LOCAL_HEADER_MAGIC = b"PK\x03\x04"
@@ -240,7 +240,8 @@ def extract_folder(
 ) -> Extraction:
     """Extract the members under `top/` into `dest_parent/top/`, atomically and resumably.
 
-    Members over a cap of `limits` are skipped and counted in `skipped`. Raises ZipFormatError
+    Members over a cap of `limits` are skipped and counted in `skipped`; when no member is left to
+    extract of an archive that holds some, NoRowsKeptError, before anything is written. Raises ZipFormatError
     (naming the archive and member) when a member is damaged, and ArchiveLimitError when the
     extraction cannot fit on the disk; what was extracted before stays in the partial folder for
     the next run only if the archive is the same.
@@ -266,6 +267,10 @@ def extract_folder(
     with open_zip(zip_path) as archive:
         _check_local_headers(zip_path, archive.infolist())
         members = _members_under(archive, top, result.skipped, limits)
+    if not members and result.skipped.total():
+        raise NoRowsKeptError(f"{zip_path.name}: none of its {result.skipped.total():,} members can be extracted "
+                              f"into {top}/ ({', '.join(f'{k} {n:,}' for k, n in result.skipped.counts.most_common())}); "
+                              "nothing was written")
     require_free_space(partial, sum(info.file_size for info in members
                                     if not (partial / info.filename[len(top) + 1:]).is_file()),
                        f"{zip_path.name}, folder {top}")

@@ -146,3 +146,16 @@ def test_a_webdataset_member_over_the_cap_is_refused_naming_shard_and_member(tmp
         member_offsets(shard, max_member_bytes=MIB)
     with pytest.raises(ArchiveLimitError):
         read_image(shard, "000000001", max_member_bytes=MIB)
+
+
+def test_a_zip_of_which_no_member_can_be_extracted_fails_before_writing(tmp_path):
+    from mm_assets.formats.shape import NoRowsKeptError
+
+    path = tmp_path / "images.zip"
+    add_member(path, "top/bomb.jpg", zeros(40 * MIB))
+    add_member(path, "elsewhere/a.jpg", [b"\xff\xd8 a picture in another folder"])
+    with pytest.raises(NoRowsKeptError, match=r"images.zip: none of its 2 members can be extracted into top/ "
+                                              r"\((outside_folder 1, unsafe_compression_ratio 1|unsafe_compression_"
+                                              r"ratio 1, outside_folder 1)\)"):
+        extract_folder(path, "top", tmp_path / "out")
+    assert not (tmp_path / "out" / "top").exists()

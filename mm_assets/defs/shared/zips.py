@@ -17,6 +17,7 @@ import dagster as dg
 from mm_assets.fetch.sources import is_remote, local_path
 from mm_assets.fetch.verify import VerificationError
 from mm_assets.formats.archive_limits import ArchiveLimitError, ArchiveLimits
+from mm_assets.formats.shape import NoRowsKeptError
 from mm_assets.formats.zip import ZipFormatError, check_zip, extract_folder, remove_stale_extractions
 from mm_assets.layout import DataLayout
 
@@ -116,7 +117,7 @@ def extract_image_folders(
             try:
                 done = extract_folder(zip_path, folder, images_dir, workers=workers, log=context.log.info,
                                       limits=limits)
-            except ArchiveLimitError as exc:  # the same zip is refused again: no retry, the zip is kept
+            except (ArchiveLimitError, NoRowsKeptError) as exc:  # the same zip is refused again: no retry, kept
                 raise dg.Failure(f"{exc}. Nothing was extracted into {target}.", allow_retries=False) from exc
             except ZipFormatError as exc:
                 zip_path.unlink(missing_ok=True)  # damaged inside: never read again as if whole
