@@ -30,6 +30,7 @@ from .json_stream import JsonFormatError, MarkedUtf8Stream
 from .parquet_check import ColumnType, parquet_shape_problem
 
 SAMPLE_RECORDS = 5
+SHAPE_CHUNK_BYTES = 1 << 16  # the parser turns a whole chunk into events at once: small chunks, small memory
 T = TypeVar("T")
 
 
@@ -142,7 +143,7 @@ def _first_records(events: Iterator, prefix: str) -> list:
 
 def check_json_shape(raw: IO[bytes], shape: JsonShape, *, label: str) -> None:
     """Raise `ShapeError` (naming `label`) unless the JSON read from `raw` has `shape`."""
-    events = iter(ijson.parse(MarkedUtf8Stream(raw), use_float=True))
+    events = iter(ijson.parse(MarkedUtf8Stream(raw, SHAPE_CHUNK_BYTES), use_float=True))
     try:
         try:
             _, event, value = next(events)

@@ -13,6 +13,7 @@ from mm_assets.datasets.cc3m.paths import Cc3mPaths
 from mm_assets.datasets.cc3m.rules import ImageRules
 from mm_assets.datasets.cc3m.subset import NotEnoughImages, select_subset
 from mm_assets.fetch.outcomes import OK
+from mm_assets.formats.archive_limits import DEFAULT_MAX_MEMBER_BYTES
 from mm_assets.formats.webdataset import iter_samples, member_offsets, sample_key
 
 MAX_PROBLEMS = 10
@@ -70,7 +71,9 @@ def shard_problems(paths: Cc3mPaths, shard: str) -> tuple[list[str], int]:
     problems: list[str] = []
     keys: list[str] = []
     try:
-        for key, members in iter_samples(tar):
+        # The images' recorded sizes may exceed the default member cap when MM_CC3M_MAX_BYTES was raised.
+        cap = max([DEFAULT_MAX_MEMBER_BYTES, *(row["bytes"] for row in expected.values())])
+        for key, members in iter_samples(tar, max_member_bytes=cap):
             keys.append(key)
             row = expected.get(key)
             if row is None:
