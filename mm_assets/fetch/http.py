@@ -9,10 +9,10 @@ and the address checked is the one connected to: DNS is resolved once per connec
 policy's own resolver. Credentials (the hub token) go only to their exact origin (scheme, host,
 port), and never again once a redirect changed the scheme.
 
-A file that fails verification after a transfer the server framed as whole (a Content-Length it
-met, or a chunked body's last chunk) from byte 0 is damaged at the source: trying again would get
-the same bytes, so that failure is not retryable. One that may have been cut (a body that ended
-when the connection closed) or was resumed is retryable: the next attempt starts from byte 0.
+A file that fails verification after one transfer from byte 0 whose length matched the server's
+Content-Length is damaged at the source: trying again would get the same bytes, so that failure is
+not retryable. One whose length the server did not announce (it may have been cut) or that was
+resumed is retryable: the file is removed and the next attempt starts from byte 0.
 """
 
 from __future__ import annotations
@@ -368,7 +368,6 @@ async def _download_locked(url, dest, policy, expected_sha256, log, chunk_size, 
             raise DownloadError(f"{url}: {type(exc).__name__}: {exc}", retryable=True) from exc
         async with response:
             total, total_source = await _prepare_partial(url, response, part, have)
-            chunked = "chunked" in response.headers.get("Transfer-Encoding", "").lower()
             announced = Announced(total, total_source, *published_sha256(hops))
             check_announced_sha256(part, label=label, announced=announced, expected_sha256=expected_sha256)
             resumed_from = part.stat().st_size if part.exists() else 0
@@ -399,8 +398,8 @@ async def _download_locked(url, dest, policy, expected_sha256, log, chunk_size, 
                     "the partial file is kept and the next attempt resumes it", retryable=True,
                 ) from exc
     sha256 = digest.hexdigest()
-    framing = total_source or ("the last chunk" if chunked else "")
-    whole = resumed_from == 0 and bool(framing)  # every byte came in this one, complete transfer
+    # Every byte came in this one transfer, as long as the server said: its bytes, not a cut.
+    whole = resumed_from == 0 and total is not None and size == total
     try:
         verified = await asyncio.to_thread(
             finish_partial, part, dest, label=label, size=size, sha256=sha256, announced=announced,
@@ -410,7 +409,7 @@ async def _download_locked(url, dest, policy, expected_sha256, log, chunk_size, 
         if not whole:
             raise
         raise VerificationError(
-            f"{exc}. The server sent this body whole ({size:,} bytes, as its {framing} said), so "
+            f"{exc}. The server sent this body whole ({size:,} bytes, as its {total_source} said), so "
             "trying again would get the same bytes: not retried; fix the source or point the setting "
             "at a sound copy", retryable=False) from None
     progress.finish()
