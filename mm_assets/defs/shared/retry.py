@@ -1,9 +1,9 @@
 """The one retry rule: a step is tried again only when its failure can heal by itself.
 
 Retried: a connection error or timeout, HTTP 408/425/429/5xx, a body cut short, a download of the
-same file still in progress in another run (the download lock), a lost worker process. Everything
-else fails the step at once, with its message: a bad setting, a URL setting Dagster cannot reach
-(`ftp://...`), damaged or malformed content, any other 4xx, a refused address, a bug.
+same file still in progress in another run (the download lock). Everything else fails the step at
+once, with its message: a bad setting, a URL setting of another scheme (`ftp://...`), damaged or
+malformed content, any other 4xx, a refused address, a bug.
 
 Why this is not a `RetryPolicy` on the asset: Dagster applies a step's retry policy to every
 exception of the step, `Failure(allow_retries=False)` aside, and also to a failure of a resource's
@@ -11,14 +11,15 @@ exception of the step, `Failure(allow_retries=False)` aside, and also to a failu
 `STEP_UP_FOR_RETRY` whatever the error), where settings are checked; so a bad setting was retried
 for minutes. Here the retried assets carry no retry policy; `retry_only_what_can_heal` raises
 `RetryRequested`, with the waits of `NETWORK_RETRY_POLICY`, for the transient failures alone, so
-a settings error at setup fails the step at once as on every other asset.
+a settings error at setup fails the step at once as on every other asset. The price: a step
+process that dies (killed, out of memory) is not retried by a policy either; a rerun resumes its
+download from the partial file.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, TypeVar
 
 import aiohttp
@@ -39,8 +40,7 @@ def can_heal(exc: BaseException) -> bool:
     """Whether trying again later may succeed without anyone changing anything."""
     if isinstance(exc, DownloadError):
         return exc.retryable  # set where the failure is understood: a 5xx yes, a 404 or damage no
-    return isinstance(exc, (aiohttp.ClientConnectionError, asyncio.TimeoutError, ConnectionError,
-                            BrokenProcessPool, OutputLocked))
+    return isinstance(exc, (aiohttp.ClientConnectionError, asyncio.TimeoutError, ConnectionError, OutputLocked))
 
 
 def retry_only_what_can_heal(
