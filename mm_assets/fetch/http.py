@@ -182,7 +182,8 @@ def _refusal(url: str, host: str, address: IPAddress | None, policy: FetchPolicy
         todo = (f"{PRIVATE_SETTING} does not allow those; set {LINK_LOCAL_SETTING} only if this source "
                 "truly is on the local link")
     else:
-        what, todo = f"resolves to non-public address {address}", f"set {PRIVATE_SETTING} to allow loopback/private mirrors"
+        what = f"resolves to non-public address {address}"
+        todo = f"set {PRIVATE_SETTING} to allow loopback/private mirrors"
     return DownloadError(f"{url}: {host} {what}; {todo}")
 
 

@@ -75,7 +75,8 @@ def test_workers_are_capped(value):
 def test_a_url_setting_of_another_scheme_is_refused_naming_the_variable(value):
     from mm_assets.defs.tokenizer.resources import Gpt2BpeSource
 
-    with pytest.raises(SettingError, match=r"MM_GPT2_BPE_URL=.*expected an http\(s\):// URL, a file:// URL or a local path"):
+    accepts = r"expected an http\(s\):// URL, a file:// URL or a local path"
+    with pytest.raises(SettingError, match=f"MM_GPT2_BPE_URL=.*{accepts}"):
         Gpt2BpeSource(url=value).check_sources()
     for fine in ("https://dl.fbaipublicfiles.com/fairseq/gpt2_bpe", "file:///data/bpe", "/data/bpe", "relative/bpe"):
         Gpt2BpeSource(url=fine).check_sources()
