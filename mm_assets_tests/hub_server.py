@@ -5,7 +5,7 @@
 `/datasets/<repo>/resolve/<revision>/<path>` serves a file with `X-Linked-ETag` (its sha256),
 and, like a gated repository, answers 401 without a token or with an unknown one, and 403 to a
 token whose account has not accepted the terms (`tokens` maps token -> accepted). A
-`HttpResource` that sends `HF_TOKEN` to this loopback host stands in for the real hub host.
+`HttpResource` that sends `HF_TOKEN` to this loopback origin (plain http) stands in for the hub.
 """
 
 import hashlib
@@ -15,7 +15,7 @@ from pathlib import Path
 from aiohttp import web
 
 from mm_assets.defs.shared.resources import HttpResource
-from mm_assets.fetch.http import FetchPolicy
+from mm_assets.fetch.http import FetchPolicy, credential_origin
 
 REPO = "ILSVRC/imagenet-1k"
 
@@ -70,5 +70,6 @@ class LoopbackHubHttp(HttpResource):
     """`HttpResource` that treats 127.0.0.1 as the hub's host: HF_TOKEN is sent there."""
 
     def policy(self, source_url=None) -> FetchPolicy:
-        headers = {"127.0.0.1": {"Authorization": f"Bearer {self.hf_token}"}} if self.hf_token else {}
-        return FetchPolicy(allow_private=True, host_headers=headers)
+        headers = ({credential_origin(source_url): {"Authorization": f"Bearer {self.hf_token}"}}
+                   if self.hf_token and source_url else {})
+        return FetchPolicy(allow_private=True, origin_headers=headers)

@@ -4,8 +4,15 @@ Every download is written to a `.partial-<name>` file beside the target and rena
 is complete and verified (`mm_assets.fetch.verify`): a file that fails is removed, never kept. A
 partial file left by a broken transfer is resumed with an HTTP Range request. Redirects are
 followed by hand so that each hop is checked against the address policy (no loopback or private
-targets unless allowed), and the address checked is the one connected to: DNS is resolved once per
-connection, by the policy's own resolver.
+targets unless allowed; link-local and cloud metadata addresses and names only when allowed apart),
+and the address checked is the one connected to: DNS is resolved once per connection, by the
+policy's own resolver. Credentials (the hub token) go only to their exact origin (scheme, host,
+port), and never again once a redirect changed the scheme.
+
+A file that fails verification after one transfer from byte 0 whose length matched the server's
+Content-Length is damaged at the source: trying again would get the same bytes, so that failure is
+not retryable. One whose length the server did not announce (it may have been cut) or that was
+resumed is retryable: the file is removed and the next attempt starts from byte 0.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import ipaddress
 import os
 import re
 import socket
+import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import AsyncIterator, Callable, Iterator, Mapping
@@ -47,19 +55,57 @@ SHA256_HEADERS = ("X-Linked-ETag", "ETag")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+# Cloud instance metadata services (credentials of the machine) outside 169.254.0.0/16 and
+# fe80::/10, and the names that reach them: allowed only with `allow_link_local`.
+METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in ("fd00:ec2::254", "100.100.100.200"))
+METADATA_HOSTS = frozenset({"metadata", "metadata.google.internal", "metadata.goog", "instance-data",
+                            "instance-data.ec2.internal"})
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+PRIVATE_SETTING = "MM_HTTP_ALLOW_PRIVATE=1"
+LINK_LOCAL_SETTING = "MM_HTTP_ALLOW_LINK_LOCAL=1"
+
+
+def embedded_ipv4(address: IPAddress) -> IPAddress:
+    """The IPv4 address an IPv6 one carries (mapped, 6to4, NAT64), or the address itself."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
+        if address.sixtofour is not None:
+            return address.sixtofour
+        if address in _NAT64:
+            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address
+
+
+def is_link_local_or_metadata(address: IPAddress) -> bool:
+    return address.is_link_local or address in METADATA_ADDRESSES
+
+
+def credential_origin(url: str) -> str:
+    """`scheme://host:port` of `url`, the port spelled out; "" for a URL without a sound one."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return ""
+    return f"{parts.scheme}://{parts.hostname or ''}:{port}"
+
 
 @dataclass(frozen=True)
 class FetchPolicy:
     """What a download may do: where it may go, how long it may wait, how big it may be."""
 
     allow_private: bool = False
+    # Link-local addresses (169.254.0.0/16, fe80::/10) and cloud metadata services: never allowed
+    # by `allow_private`, only by this.
+    allow_link_local: bool = False
     connect_timeout_s: float = 30.0
     read_timeout_s: float = 120.0
     max_redirects: int = 5
     max_bytes: int | None = None
-    # Extra headers (for example a hub token) sent only to these hosts, never to redirect targets
-    # elsewhere.
-    host_headers: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Extra headers (for example a hub token) sent only to these origins (`credential_origin`:
+    # scheme, host and port), never to a redirect target elsewhere nor after a change of scheme.
+    origin_headers: dict[str, dict[str, str]] = field(default_factory=dict)
     user_agent: str = "mm_assets (+https://github.com/)"
     # Which addresses count as public when private ones are not allowed; None: `is_global`.
     # Tests replace it to play a public host on loopback.
@@ -67,13 +113,26 @@ class FetchPolicy:
     # Makes the DNS resolver whose answers are checked and then connected to; None: aiohttp's
     # default. Tests replace it to play a DNS server.
     make_resolver: Callable[[], AbstractResolver] | None = None
+    # The TLS context that checks servers' certificates; None: the system's trust store. Tests
+    # replace it to trust a certificate made for a loopback server.
+    ssl_context: ssl.SSLContext | None = None
 
     def allows(self, address: IPAddress) -> bool:
+        address = embedded_ipv4(address)
+        if is_link_local_or_metadata(address):
+            return self.allow_link_local
         if self.allow_private:
             return True
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
         return self.address_allowed(address) if self.address_allowed else address.is_global
+
+    def allows_host_name(self, host: str) -> bool:
+        """A cloud metadata service's name is refused as its address is (before any DNS)."""
+        return self.allow_link_local or host.rstrip(".").lower() not in METADATA_HOSTS
+
+    def setting_for(self, address: IPAddress | None) -> str:
+        """The setting that would allow `address` (None: a metadata host name)."""
+        return LINK_LOCAL_SETTING if address is None or is_link_local_or_metadata(embedded_ipv4(address)) \
+            else PRIVATE_SETTING
 
 
 @dataclass(frozen=True)
@@ -116,11 +175,16 @@ def finish_partial(part: Path, dest: Path, **checks) -> tuple[str, ...]:
     return verified
 
 
-def _refusal(url: str, host: str, address: IPAddress) -> DownloadError:
-    return DownloadError(
-        f"{url}: {host} resolves to non-public address {address}; "
-        "set MM_HTTP_ALLOW_PRIVATE=1 to allow loopback/private mirrors"
-    )
+def _refusal(url: str, host: str, address: IPAddress | None, policy: FetchPolicy) -> DownloadError:
+    setting = policy.setting_for(address)
+    if setting == LINK_LOCAL_SETTING:
+        what = "is a cloud metadata host" if address is None else f"resolves to link-local/metadata address {address}"
+        todo = (f"{PRIVATE_SETTING} does not allow those; set {LINK_LOCAL_SETTING} only if this source "
+                "truly is on the local link")
+    else:
+        what = f"resolves to non-public address {address}"
+        todo = f"set {PRIVATE_SETTING} to allow loopback/private mirrors"
+    return DownloadError(f"{url}: {host} {what}; {todo}")
 
 
 async def check_address_allowed(url: str, policy: FetchPolicy) -> None:
@@ -137,15 +201,18 @@ async def check_address_allowed(url: str, policy: FetchPolicy) -> None:
     try:
         address = ipaddress.ip_address(parts.hostname.split("%", 1)[0])
     except ValueError:
-        return  # a name, not an address
+        if not policy.allows_host_name(parts.hostname):
+            raise _refusal(url, parts.hostname, None, policy) from None
+        return  # a name: its addresses are checked when it is resolved to connect
     if not policy.allows(address):
-        raise _refusal(url, parts.hostname, address)
+        raise _refusal(url, parts.hostname, address, policy)
 
 
 class AddressRefused(Exception):
-    """A host resolved to an address the policy refuses (raised by `PolicyResolver`)."""
+    """A host resolved to an address the policy refuses, or is a metadata host name (`address`
+    None) (raised by `PolicyResolver`)."""
 
-    def __init__(self, host: str, address: IPAddress) -> None:
+    def __init__(self, host: str, address: IPAddress | None) -> None:
         super().__init__(host, address)
         self.host, self.address = host, address
 
@@ -165,6 +232,8 @@ class PolicyResolver(AbstractResolver):
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
+        if not self._policy.allows_host_name(host):
+            raise AddressRefused(host, None)
         answers = await self._underlying.resolve(host, port, family)
         for answer in answers:
             address = ipaddress.ip_address(answer["host"].split("%", 1)[0])
@@ -186,7 +255,8 @@ async def policy_session(policy: FetchPolicy) -> AsyncIterator[aiohttp.ClientSes
         # No proxy from the environment either (trust_env is off): the policy would check the
         # proxy's address, not the target's.
         async with aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(resolver=resolver, use_dns_cache=False),
+            connector=aiohttp.TCPConnector(resolver=resolver, use_dns_cache=False,
+                                           ssl=policy.ssl_context if policy.ssl_context is not None else True),
             timeout=timeout, auto_decompress=False,
         ) as session:
             yield session
@@ -211,20 +281,24 @@ def published_sha256(hops: list[Mapping[str, str]]) -> tuple[str | None, str]:
 async def open_following_redirects(
     session: aiohttp.ClientSession, url: str, headers: dict[str, str], policy: FetchPolicy
 ) -> tuple[aiohttp.ClientResponse, str, list[Mapping[str, str]]]:
-    """The final response, its URL, and the headers of every hop (the final one included)."""
-    origin_host = urlsplit(url).hostname
+    """The final response, its URL, and the headers of every hop (the final one included).
+
+    The policy's credentials for `url`'s origin go to hops on that same origin only, and to none
+    after a redirect changed the scheme (https -> http), even one that comes back.
+    """
+    origin = credential_origin(url)
+    credentials = policy.origin_headers.get(origin, {})
     current = url
     hops: list[Mapping[str, str]] = []
     for _ in range(policy.max_redirects + 1):
         await check_address_allowed(current, policy)
         hop_headers = dict(headers)
-        host = urlsplit(current).hostname
-        if host == origin_host:
-            hop_headers.update(policy.host_headers.get(host or "", {}))
+        if credentials and credential_origin(current) == origin:
+            hop_headers.update(credentials)
         try:
             response = await session.get(current, headers=hop_headers, allow_redirects=False)
         except AddressRefused as refused:
-            raise _refusal(current, refused.host, refused.address) from None
+            raise _refusal(current, refused.host, refused.address, policy) from None
         hops.append(response.headers)
         if response.status in REDIRECT_STATUSES:
             location = response.headers.get("Location")
@@ -232,6 +306,8 @@ async def open_following_redirects(
             if not location:
                 raise DownloadError(f"{current}: redirect {response.status} without Location")
             current = urljoin(current, location)
+            if urlsplit(current).scheme != urlsplit(url).scheme:
+                credentials = {}
             continue
         return response, current, hops
     raise DownloadError(f"{url}: more than {policy.max_redirects} redirects")
@@ -323,10 +399,20 @@ async def _download_locked(url, dest, policy, expected_sha256, log, chunk_size, 
                     "the partial file is kept and the next attempt resumes it", retryable=True,
                 ) from exc
     sha256 = digest.hexdigest()
-    verified = await asyncio.to_thread(
-        finish_partial, part, dest, label=label, size=size, sha256=sha256, announced=announced,
-        expected_sha256=expected_sha256, verify=verify,
-    )
+    # Every byte came in this one transfer, as long as the server said: its bytes, not a cut.
+    whole = resumed_from == 0 and total is not None and size == total
+    try:
+        verified = await asyncio.to_thread(
+            finish_partial, part, dest, label=label, size=size, sha256=sha256, announced=announced,
+            expected_sha256=expected_sha256, verify=verify, retryable=not whole,
+        )
+    except VerificationError as exc:
+        if not whole:
+            raise
+        raise VerificationError(
+            f"{exc}. The server sent this body whole ({size:,} bytes, as its {total_source} said), so "
+            "trying again would get the same bytes: not retried; fix the source or point the setting "
+            "at a sound copy", retryable=False) from None
     progress.finish()
     if log is not None:
         log(f"{dest.name}: verified: {'; '.join(verified)}" if verified else

@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from mm_assets.fetch.http import DownloadError, FetchPolicy, open_following_redirects, policy_session
+from mm_assets.fetch.http import DownloadError, FetchPolicy, credential_origin, open_following_redirects, policy_session
 
 _RESOLVE = re.compile(r"^(?P<endpoint>https?://[^/]+(?:/.*?)??)/(?:(?P<kind>datasets|spaces)/)?"
                       r"(?P<repo>[^/]+/[^/]+)/resolve/(?P<revision>[^/]+)/?$")
@@ -80,8 +80,8 @@ def access_refused(status: int, url: str, repo: HubRepo | None, *, token_set: bo
         todo = (f"HF_TOKEN is not set: {accept}, create a read token at "
                 "https://huggingface.co/settings/tokens and set HF_TOKEN to it")
     elif not token_sent:
-        todo = (f"HF_TOKEN is set but is sent only to huggingface.co, not to {host}: give {host} "
-                "its own access, or set the source to the hub's resolve URL")
+        todo = (f"HF_TOKEN is set but is sent only to https://huggingface.co (port 443), not to {host}: "
+                f"give {host} its own access, or set the source to the hub's https resolve URL")
     elif status == 401:
         todo = ("the token in HF_TOKEN was refused (mistyped, revoked or expired?): create a read "
                 f"token at https://huggingface.co/settings/tokens, set HF_TOKEN to it, and {accept}")
@@ -102,8 +102,7 @@ def explain_refusal(exc: DownloadError, url: str, repo: HubRepo | None, policy: 
 
 
 def token_sent_to(url: str, policy: FetchPolicy) -> bool:
-    host = urlsplit(url).hostname or ""
-    return "Authorization" in policy.host_headers.get(host, {})
+    return "Authorization" in policy.origin_headers.get(credential_origin(url), {})
 
 
 async def _list_tree(repo: HubRepo, folder: str, policy: FetchPolicy, token_set: bool) -> list[HubFile]:
@@ -125,12 +124,16 @@ async def _list_tree(repo: HubRepo, folder: str, policy: FetchPolicy, token_set:
                     raise access_refused(response.status, url, repo, token_set=token_set,
                                          token_sent=token_sent_to(url, policy))
                 if response.status != 200:
-                    transient = response.status >= 500 or response.status in (408, 429)
+                    transient = response.status >= 500 or response.status in (408, 425, 429)
                     raise DownloadError(f"{url}: HTTP {response.status} {response.reason}", retryable=transient)
                 try:
-                    entries = json.loads(await response.read())
-                except (ValueError, aiohttp.ClientError) as exc:
-                    raise DownloadError(f"{url}: the hub's file list is not JSON: {exc}", retryable=True) from exc
+                    body = await response.read()
+                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                    raise DownloadError(f"{url}: the connection broke: {exc}", retryable=True) from exc
+                try:
+                    entries = json.loads(body)
+                except ValueError as exc:  # served whole and malformed: the same again next time
+                    raise DownloadError(f"{url}: the hub's file list is not JSON: {exc}") from exc
                 link = _NEXT_LINK.search(response.headers.get("Link", ""))
             if not isinstance(entries, list):
                 raise DownloadError(f"{url}: the hub's file list is not a list: {str(entries)[:200]}")

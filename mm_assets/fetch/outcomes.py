@@ -42,6 +42,8 @@ def is_transient(status: str, http_status: int | None) -> bool:
 def classify_exception(exc: BaseException) -> tuple[str, str]:
     """(class, detail) of an exception raised while crawling one URL."""
     if isinstance(exc, AddressRefused):
+        if exc.address is None:
+            return BLOCKED_ADDRESS, f"{exc.host} is a cloud metadata host"
         return BLOCKED_ADDRESS, f"{exc.host} resolves to non-public address {exc.address}"
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError, aiohttp.ServerTimeoutError)):
         return TIMEOUT, "timed out"

@@ -24,6 +24,19 @@ def is_remote(source: str) -> bool:
     return urlsplit(source).scheme in ("http", "https")
 
 
+def unsupported_source(source: str) -> str | None:
+    """Why `source` is not an http(s) URL with a host, a file:// URL or a local path; None if it is."""
+    try:
+        parts = urlsplit(source.strip())
+        if parts.scheme in ("http", "https"):
+            return None if parts.hostname else "the URL has no host"
+    except ValueError as exc:  # e.g. an unclosed [ in an IPv6 host
+        return f"not a URL: {exc}"
+    if parts.scheme in ("", "file") or len(parts.scheme) == 1:  # one letter: a Windows drive
+        return None
+    return f"scheme {parts.scheme}:// is not supported"
+
+
 def local_path(source: str) -> Path:
     """A local folder or file given as a path or a file:// URL."""
     parts = urlsplit(source)

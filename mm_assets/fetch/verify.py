@@ -32,7 +32,8 @@ class DownloadError(Exception):
     """A download failed; the message names the URL and the reason.
 
     `retryable` says whether trying again later may help (a timeout, a broken connection, a 5xx,
-    a damaged download) or not (a refused address, a 404, a mismatch with a pinned checksum).
+    a download that may have been cut) or not (a refused address, a 404, a mismatch with a pinned
+    checksum, damaged bytes that the server sent whole).
     """
 
     def __init__(self, message: str, *, retryable: bool = False) -> None:

@@ -40,7 +40,7 @@ def test_bad_slice_lists_name_the_variable(train, valid, needle):
 
 @pytest.mark.parametrize("value", ["0", "-1", "two", "1.5"])
 def test_workers_must_be_a_positive_integer(value):
-    with pytest.raises(SettingError, match=f"MM_WORKERS='{value}': expected a positive integer, or unset"):
+    with pytest.raises(SettingError, match=f"MM_WORKERS='{value}': expected a positive integer at most 1024, or unset"):
         ComputeResource(workers=value).check_values()
 
 
@@ -58,9 +58,28 @@ def test_allow_private_takes_only_yes_or_no_words():
 def test_hub_token_is_sent_to_the_hub_only():
     http = HttpResource(hf_token="hf_x")
     hub = http.policy("https://huggingface.co/datasets/x/resolve/main")
-    assert hub.host_headers == {"huggingface.co": {"Authorization": "Bearer hf_x"}}
-    assert http.policy("https://example.org/mirror").host_headers == {}
+    assert hub.origin_headers == {"https://huggingface.co:443": {"Authorization": "Bearer hf_x"}}
+    assert http.policy("https://example.org/mirror").origin_headers == {}
+    assert http.policy("http://huggingface.co/datasets/x/resolve/main").origin_headers == {}
     assert not http.policy().allow_private
+
+
+@pytest.mark.parametrize("value", ["1025", "99999999999999999999"])
+def test_workers_are_capped(value):
+    with pytest.raises(SettingError, match=f"MM_WORKERS='{value}': expected a positive integer at most 1024"):
+        ComputeResource(workers=value).check_values()
+    ComputeResource(workers="1024").check_values()
+
+
+@pytest.mark.parametrize("value", ["ftp://example.org/gpt2_bpe", "s3://bucket/x", "http://", "https://[::1/x"])
+def test_a_url_setting_of_another_scheme_is_refused_naming_the_variable(value):
+    from mm_assets.defs.tokenizer.resources import Gpt2BpeSource
+
+    accepts = r"expected an http\(s\):// URL, a file:// URL or a local path"
+    with pytest.raises(SettingError, match=f"MM_GPT2_BPE_URL=.*{accepts}"):
+        Gpt2BpeSource(url=value).check_sources()
+    for fine in ("https://dl.fbaipublicfiles.com/fairseq/gpt2_bpe", "file:///data/bpe", "/data/bpe", "relative/bpe"):
+        Gpt2BpeSource(url=fine).check_sources()
 
 
 def test_a_bad_setting_fails_the_step_before_any_work(tmp_path):

@@ -3,12 +3,24 @@
 import asyncio
 import hashlib
 import os
+import ssl
+import subprocess
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from mm_assets.fetch.http import DownloadError, FetchPolicy, download_to_file, partial_path
+from mm_assets.defs.shared.resources import HttpResource
+from mm_assets.fetch.http import (
+    DownloadError,
+    FetchPolicy,
+    credential_origin,
+    download_to_file,
+    open_following_redirects,
+    partial_path,
+    policy_session,
+)
+from mm_assets_tests.fetch.test_rebinding import ScriptedDns
 
 PAYLOAD = os.urandom(3_000_000)
 SHA = hashlib.sha256(PAYLOAD).hexdigest()
@@ -134,8 +146,73 @@ async def test_timeout_404_and_size_limit_fail_clearly(server, tmp_path):
     assert not (tmp_path / "h").exists() and not partial_path(tmp_path / "h").exists()
 
 
-async def test_token_goes_to_its_host_only(server, tmp_path):
-    host = server[0].host
-    policy = FetchPolicy(allow_private=True, host_headers={host: {"Authorization": "Bearer secret"}})
+async def test_token_goes_to_its_origin_only(server, tmp_path):
+    policy = FetchPolicy(allow_private=True,
+                         origin_headers={credential_origin(url(server, "/")): {"Authorization": "Bearer secret"}})
     await download_to_file(url(server, "/file"), tmp_path / "t", policy=policy)
     assert server[1]["requests"][-1]["Authorization"] == "Bearer secret"
+    other_port = FetchPolicy(allow_private=True, origin_headers={
+        credential_origin(url(server, "/")).rsplit(":", 1)[0] + ":1": {"Authorization": "Bearer secret"}})
+    await download_to_file(url(server, "/file"), tmp_path / "u", policy=other_port)
+    assert "Authorization" not in server[1]["requests"][-1]
+
+
+HUB = "huggingface.co"
+
+
+@pytest.fixture
+def hub_certificate(tmp_path):
+    """A self-signed certificate for huggingface.co, and a client context that trusts it."""
+    cert, key = tmp_path / "hub.pem", tmp_path / "hub.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", f"/CN={HUB}",
+                    "-addext", f"subjectAltName=DNS:{HUB}", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_side.load_cert_chain(cert, key)
+    return server_side, ssl.create_default_context(cafile=str(cert))
+
+
+async def test_token_never_follows_a_redirect_to_plain_http_even_back_to_the_hub(hub_certificate):
+    """https://huggingface.co (a loopback server with TLS, reached through a scripted DNS) redirects
+    to http on the same host, which redirects back: only the first hop carries the token."""
+    server_side, client_side = hub_certificate
+    seen: list[tuple[str, str | None]] = []
+
+    async def record(request):
+        seen.append((f"{request.scheme}:{request.path}", request.headers.get("Authorization")))
+        if request.path == "/start":
+            raise web.HTTPFound(f"http://{HUB}:{plain.port}/down")
+        if request.path == "/down":
+            raise web.HTTPFound(f"https://{HUB}:{tls.port}/file")
+        return web.Response(body=b"payload")
+
+    app = web.Application()
+    app.router.add_get("/{name}", record)
+    tls, plain = TestServer(app, host="127.0.0.1"), TestServer(app, host="127.0.0.1")
+    await tls.start_server(ssl=server_side)
+    await plain.start_server()
+    tls_port = tls.port
+    try:
+        start = f"https://{HUB}:{tls_port}/start"
+        policy = FetchPolicy(allow_private=True, make_resolver=lambda: ScriptedDns("127.0.0.1"),
+                             ssl_context=client_side,
+                             origin_headers={credential_origin(start): {"Authorization": "Bearer secret"}})
+        async with policy_session(policy) as session:
+            response, final, _ = await open_following_redirects(session, start, {}, policy)
+            response.release()
+    finally:
+        await tls.close()
+        await plain.close()
+    assert final == f"https://{HUB}:{tls_port}/file"
+    assert seen == [("https:/start", "Bearer secret"), ("http:/down", None), ("https:/file", None)]
+
+
+def test_hf_token_goes_only_to_the_hub_over_https_on_port_443():
+    http = HttpResource(hf_token="hf_x")
+    assert http.policy(f"https://{HUB}/datasets/x/resolve/main").origin_headers == {
+        f"https://{HUB}:443": {"Authorization": "Bearer hf_x"}}
+    assert http.policy(f"https://cdn-lfs.{HUB}:443/x").origin_headers == {
+        f"https://cdn-lfs.{HUB}:443": {"Authorization": "Bearer hf_x"}}
+    for elsewhere in (f"http://{HUB}/datasets/x/resolve/main", f"http://{HUB}:443/x", f"https://{HUB}:8443/x",
+                      f"https://{HUB}.evil.example/x", f"https://evil{HUB}/x", "https://example.org/mirror"):
+        assert http.policy(elsewhere).origin_headers == {}, elsewhere

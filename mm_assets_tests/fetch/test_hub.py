@@ -1,7 +1,8 @@
 """The hub: resolve URLs, the paginated file list, and what a 401/403 tells the user to do.
 
 Against a real loopback server that answers like a gated hub repository. The project sends
-HF_TOKEN only to huggingface.co; here a policy that sends it to 127.0.0.1 stands in for that, so
+HF_TOKEN only to https://huggingface.co; here a policy that sends it to the loopback server's
+origin stands in for that, so
 each case of the message is reached: no token, a token not sent to this host, a token refused
 (401), a token whose account has not accepted the terms (403).
 """
@@ -75,27 +76,27 @@ def test_a_token_is_never_sent_beyond_the_hub_and_the_message_says_so(hub, tmp_p
     server, _, requests = hub
     policy = HttpResource(allow_private="1", hf_token="hf_good").policy(server.url())
     message = _refusal(server, policy, True, tmp_path)
-    assert "HF_TOKEN is set but is sent only to huggingface.co, not to 127.0.0.1" in message
+    assert "HF_TOKEN is set but is sent only to https://huggingface.co (port 443), not to 127.0.0.1" in message
     assert all(auth is None for _, auth in requests)
 
 
 def test_a_refused_token(hub, tmp_path):
     server, _, requests = hub
-    message = _refusal(server, LoopbackHubHttp(hf_token="hf_typo").policy(), True, tmp_path)
+    message = _refusal(server, LoopbackHubHttp(hf_token="hf_typo").policy(server.url()), True, tmp_path)
     assert "HTTP 401" in message and "the token in HF_TOKEN was refused" in message
     assert requests[-1][1] == "Bearer hf_typo"
 
 
 def test_a_token_whose_account_has_not_accepted_the_terms(hub, tmp_path):
     server, _, _ = hub
-    message = _refusal(server, LoopbackHubHttp(hf_token="hf_new").policy(), True, tmp_path)
+    message = _refusal(server, LoopbackHubHttp(hf_token="hf_new").policy(server.url()), True, tmp_path)
     assert "HTTP 403" in message and "has no access yet" in message and "accept the dataset's terms" in message
 
 
 def test_an_accepted_token_downloads_verified_against_the_hub_sha256(hub, tmp_path):
     server, root, _ = hub
     result = fetch_file(server.url(f"datasets/{REPO}/resolve/main"), "data/train-00003-of-00005.parquet",
-                        tmp_path / "out.parquet", policy=LoopbackHubHttp(hf_token="hf_good").policy())
+                        tmp_path / "out.parquet", policy=LoopbackHubHttp(hf_token="hf_good").policy(server.url()))
     assert (tmp_path / "out.parquet").read_bytes() == (root / "data/train-00003-of-00005.parquet").read_bytes()
     assert "sha256 = X-Linked-ETag" in result.verified
 

@@ -33,7 +33,7 @@ from mm_assets.text.encode import FairseqGpt2Encoder
 from mm_assets.text.gpt2_bpe import Gpt2BpeFiles
 
 from .hub_files import SplitRows, read_split
-from .labels import GlueLabelError, label_text, stsb_label_line
+from .labels import label_texts, stsb_label_line
 from .tasks import GlueTask, labelled
 
 BLOCK_BYTES = 1 << 20
@@ -89,13 +89,6 @@ def _write_mmap(prefix: Path, group: AtomicGroup, tokens: np.ndarray, sizes: np.
     writer = MMapWriter(prefix, group)
     writer.add_block(tokens, sizes)
     writer.finish()
-
-
-def label_texts(task: GlueTask, hub_split: str, labels: list) -> list[str]:
-    try:
-        return [label_text(task, value) for value in labels]
-    except GlueLabelError as exc:
-        raise GlueLabelError(f"{exc} in the {hub_split} split (a labelled split)") from None
 
 
 def write_task_dir(

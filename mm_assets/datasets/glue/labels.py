@@ -27,6 +27,17 @@ def label_text(task: GlueTask, value) -> str:
     return str(index) if task.label_kind == "integer" else task.label_names[index]
 
 
+def label_texts(task: GlueTask, hub_split: str, labels: list) -> list[str]:
+    """Every label of a labelled split; a bad one names its row (0-based, in the split's file)."""
+    texts = []
+    for row, value in enumerate(labels):
+        try:
+            texts.append(label_text(task, value))
+        except GlueLabelError as exc:
+            raise GlueLabelError(f"{exc} in row {row} (0-based) of the {hub_split} split (a labelled split)") from None
+    return texts
+
+
 def score_text(value) -> str:
     """The hub stores STS-B's TSV score as float32: its shortest decimal is the TSV's number."""
     score = np.float32(value)

@@ -17,7 +17,7 @@ from mm_assets.datasets.cc3m.shards import shard_keys
 from mm_assets.datasets.cc3m.subset import SUBSET_SCHEMA, NotEnoughImages, select_subset, write_subset
 from mm_assets.defs.shared.metadata import table_metadata
 from mm_assets.defs.shared.resources import ComputeResource, HttpResource, StorageResource
-from mm_assets.defs.shared.retry import NETWORK_RETRY_POLICY, retry_only_transient_download_errors
+from mm_assets.defs.shared.retry import retry_only_what_can_heal
 from mm_assets.defs.shared.writing import sole_writer
 from mm_assets.fetch.http import DownloadError
 from mm_assets.fetch.sources import fetch_file, is_remote, local_path
@@ -53,6 +53,7 @@ def _status_counts(counts) -> dict[str, int]:
     "read with quoting off; row ids are 0-based line numbers. Registers the shard partitions "
     f"`cc3m_shards` ({RULES}, 'CC3M index').",
 )
+@retry_only_what_can_heal
 def cc3m_index(
     context: dg.AssetExecutionContext, storage: StorageResource, http: HttpResource, cc3m_source: Cc3mSource,
 ) -> dg.MaterializeResult:
@@ -67,9 +68,8 @@ def cc3m_index(
             raise dg.Failure(f"MM_CC3M_INDEX_URL={source!r}: no such file", allow_retries=False)
         name, base = file.name, str(file.parent)
     raw = paths.raw_dir / name
-    with retry_only_transient_download_errors():
-        fetched = fetch_file(base, name, raw, policy=http.policy(source), log=context.log.info,
-                             verify=verify_index_file, owner=describe_owner(context.run.run_id))
+    fetched = fetch_file(base, name, raw, policy=http.policy(source), log=context.log.info,
+                         verify=verify_index_file, owner=describe_owner(context.run.run_id))
     shard_size = cc3m_source.integer("shard_size")
     with sole_writer(context, paths.index):
         try:
@@ -111,11 +111,11 @@ def cc3m_index(
     deps=[cc3m_index],
     kinds={"parquet"},
     pool=CRAWL_POOL,
-    retry_policy=NETWORK_RETRY_POLICY,
     description="Every URL of the shard checked (HEAD, or a small ranged GET where HEAD is refused "
     "or not definite) and classified; kept as a new dated snapshot under "
     f"cc3m/availability/<shard>/, never overwritten ({RULES}, 'CC3M availability').",
 )
+@retry_only_what_can_heal
 def cc3m_availability(
     context: dg.AssetExecutionContext, storage: StorageResource, http: HttpResource, cc3m_crawl: Cc3mCrawl,
 ) -> dg.MaterializeResult:
@@ -152,12 +152,12 @@ class ImageCacheConfig(dg.Config):
     deps=[cc3m_index],
     kinds={"webdataset", "parquet"},
     pool=CRAWL_POOL,
-    retry_policy=NETWORK_RETRY_POLICY,
     description="The shard's images, fetched and kept only when valid (status 200, sniffed, fully "
     "decoded, size and pixel caps, not a known placeholder), stored as served in "
     "cc3m/images/<shard>.tar (webdataset: <key>.<ext>, .txt, .json) with cc3m/images/<shard>.parquet "
     f"listing every row and its status; resumed after a kill ({RULES}, 'CC3M image cache').",
 )
+@retry_only_what_can_heal
 def cc3m_image_cache(
     context: dg.AssetExecutionContext, config: ImageCacheConfig, storage: StorageResource, http: HttpResource,
     compute: ComputeResource, cc3m_crawl: Cc3mCrawl,

@@ -8,7 +8,7 @@ from mm_assets.datasets.glue.labels import GlueLabelError
 from mm_assets.datasets.glue.tasks import TASKS, labelled
 from mm_assets.defs.shared.raw_files import fetch_or_reuse, verified_markdown
 from mm_assets.defs.shared.resources import ComputeResource, HttpResource, StorageResource
-from mm_assets.defs.shared.retry import NETWORK_RETRY_POLICY
+from mm_assets.defs.shared.retry import retry_only_what_can_heal
 from mm_assets.defs.shared.writing import sole_writer
 from mm_assets.text.gpt2_bpe import verify_gpt2_bpe
 
@@ -28,11 +28,11 @@ class GlueRawConfig(dg.Config):
     partitions_def=glue_tasks,
     kinds={"parquet"},
     pool="glue_download",
-    retry_policy=NETWORK_RETRY_POLICY,
     description="Every split of one GLUE task from MM_GLUE_URL (the hub's nyu-mll/glue or a mirror): "
     "<task>/<split>-00000-of-00001.parquet, verified before it is kept (announced size, the hub's "
     f"sha256, a parquet check of the task's columns and label classes) ({RULES}, 'GLUE').",
 )
+@retry_only_what_can_heal
 def glue_raw(
     context: dg.AssetExecutionContext, config: GlueRawConfig, storage: StorageResource, http: HttpResource,
     glue_source: GlueSource,

@@ -12,7 +12,7 @@ from mm_assets.datasets.imagenet.synsets import CLASS_COUNT, pinned_synsets
 from mm_assets.defs.shared.metadata import table_metadata
 from mm_assets.defs.shared.raw_files import fetch_or_reuse, verified_markdown
 from mm_assets.defs.shared.resources import ComputeResource, HttpResource, StorageResource
-from mm_assets.defs.shared.retry import NETWORK_RETRY_POLICY, retry_only_transient_download_errors
+from mm_assets.defs.shared.retry import retry_only_what_can_heal
 from mm_assets.defs.shared.writing import sole_writer
 from mm_assets.fetch.hub import HubAccessError
 from mm_assets.fetch.sources import is_remote
@@ -34,19 +34,18 @@ def load_shard_list(storage: StorageResource) -> ShardList:
     key="imagenet_shard_list",
     group_name="imagenet",
     kinds={"json"},
-    retry_policy=NETWORK_RETRY_POLICY,
     description="The parquet shards of ILSVRC/imagenet-1k at MM_IMAGENET_URL: from the hub's API "
     "(with HF_TOKEN, each shard's size and sha256) or from a mirror's data/ folder; checked whole "
     "(every train and validation shard 0..M-1). Registers one imagenet_shards partition per shard "
     f"and removes stale ones ({RULES}, 'ImageNet').",
 )
+@retry_only_what_can_heal
 def imagenet_shard_list(
     context: dg.AssetExecutionContext, storage: StorageResource, http: HttpResource, imagenet_source: ImagenetSource,
 ) -> dg.MaterializeResult:
     source = imagenet_source.url
     try:
-        with retry_only_transient_download_errors():
-            files = listed_files(source, policy=http.policy(source), token_set=bool(http.hf_token))
+        files = listed_files(source, policy=http.policy(source), token_set=bool(http.hf_token))
         shards = shard_list(source, files)
     except (ShardListError, HubAccessError) as exc:
         raise dg.Failure(str(exc), allow_retries=False) from exc
@@ -93,12 +92,12 @@ class RawShardConfig(dg.Config):
     deps=[imagenet_shard_list],
     kinds={"parquet"},
     pool="imagenet_download",
-    retry_policy=NETWORK_RETRY_POLICY,
     description="One parquet shard of ILSVRC/imagenet-1k (hub: gated, HF_TOKEN needed), resumed "
     "with HTTP Range requests and renamed into place only once verified: the announced size, the "
     "sha256 the hub lists (and sends as X-Linked-ETag), and a parquet check (footer, columns "
     f"image{{bytes,path}} and label, every row group decoded) ({RULES}, 'ImageNet').",
 )
+@retry_only_what_can_heal
 def imagenet_raw(
     context: dg.AssetExecutionContext, config: RawShardConfig, storage: StorageResource, http: HttpResource,
     imagenet_source: ImagenetSource,

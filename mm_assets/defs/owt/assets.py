@@ -11,7 +11,7 @@ from mm_assets.datasets.owt.slices import slice_hub_path
 from mm_assets.defs.shared.resources import ArchiveLimitsResource, ComputeResource, HttpResource, StorageResource
 from mm_assets.formats.archive_limits import ArchiveLimitError
 from mm_assets.defs.shared.raw_files import DownloadConfig, fetch_or_reuse, verified_markdown
-from mm_assets.defs.shared.retry import NETWORK_RETRY_POLICY
+from mm_assets.defs.shared.retry import retry_only_what_can_heal
 from mm_assets.defs.shared.writing import sole_writer
 from mm_assets.text.binarize import binarize_text
 from mm_assets.text.gpt2_bpe import verify_gpt2_bpe
@@ -34,13 +34,13 @@ def _require_input(path: Path, number: int, upstream: str) -> Path:
     partitions_def=owt_slices,
     kinds={"tar"},
     pool="owt_download",
-    retry_policy=NETWORK_RETRY_POLICY,
     description="One `subsets/urlsf_subsetNN.tar` of Skylion007/openwebtext from MM_OWT_URL (the "
     "hub, with HF_TOKEN when set, or a local mirror), resumed with HTTP Range requests and renamed "
     "into place only once verified: the announced size, the hub's sha256, and the archive's "
     f"structure ({RULES}, 'OpenWebText archives'). A file kept from an earlier run is verified "
     "again before it is reused.",
 )
+@retry_only_what_can_heal
 def owt_raw_slice(
     context: dg.AssetExecutionContext, config: DownloadConfig, storage: StorageResource,
     http: HttpResource, owt_source: OwtSource,

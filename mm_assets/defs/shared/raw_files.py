@@ -18,7 +18,6 @@ from mm_assets.fetch.sources import fetch_file, is_remote, join_source
 from mm_assets.fetch.verify import VerificationError, Verifier, verify_existing
 
 from .resources import HttpResource
-from .retry import retry_only_transient_download_errors
 
 
 class DownloadConfig(dg.Config):
@@ -63,7 +62,7 @@ def fetch_or_reuse(context: dg.AssetExecutionContext, http: HttpResource, source
     if dest.is_file() and not force:
         recorded = recorded_metadata(context, recorded_key) if expected_sha256 is None else None
         # Under the download lock: a bad kept file is removed, and that must not race a download.
-        with retry_only_transient_download_errors(), download_lock(dest, owner=describe_owner(context.run.run_id)):
+        with download_lock(dest, owner=describe_owner(context.run.run_id)):
             try:
                 if dest.is_file():
                     actual = sha256_of(dest)  # read once: for the check and for the metadata
@@ -75,16 +74,15 @@ def fetch_or_reuse(context: dg.AssetExecutionContext, http: HttpResource, source
             except VerificationError as exc:
                 context.log.warning(f"the kept file failed verification and is fetched again: {exc}")
     policy = http.policy(source)
-    with retry_only_transient_download_errors():
-        try:
-            result = fetch_file(source, relative, dest, policy=policy, log=context.log.info, verify=verify,
-                                expected_sha256=expected_sha256, owner=describe_owner(context.run.run_id))
-        except DownloadError as exc:
-            explained = exc if not is_remote(source) else explain_refusal(
-                exc, join_source(source, relative), parse_resolve_url(source), policy, token_set=bool(http.hf_token))
-            if explained is exc:
-                raise
-            raise explained from exc
+    try:
+        result = fetch_file(source, relative, dest, policy=policy, log=context.log.info, verify=verify,
+                            expected_sha256=expected_sha256, owner=describe_owner(context.run.run_id))
+    except DownloadError as exc:
+        explained = exc if not is_remote(source) else explain_refusal(
+            exc, join_source(source, relative), parse_resolve_url(source), policy, token_set=bool(http.hf_token))
+        if explained is exc:
+            raise
+        raise explained from exc
     return RawFile(dest, result.size, result.sha256, False, result.resumed_from, result.verified)
 
 

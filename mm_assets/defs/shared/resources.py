@@ -3,7 +3,7 @@
 Every field is bound with `EnvVar` when its variable is set (so the UI shows where a value came
 from) and keeps its default otherwise. Values are checked when a step initializes the resource,
 before any work starts; a bad value fails with the variable, the value and what it accepts.
-The variables and their defaults are the table in the README (and DESIGN §3).
+The variables and their defaults are the table in the README ("Settings").
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 import dagster as dg
 
 from mm_assets.common.parallel import default_workers
-from mm_assets.fetch.http import FetchPolicy
+from mm_assets.fetch.http import FetchPolicy, credential_origin
+from mm_assets.fetch.sources import unsupported_source
 from mm_assets.formats.archive_limits import (
     DEFAULT_MAX_MEMBER_BYTES,
     DEFAULT_MAX_RATIO,
@@ -30,6 +31,7 @@ TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("", "0", "false", "no", "off")
 HUB_HOST = "huggingface.co"
 CONNECT_TIMEOUT_S = 5.0  # for crawls (MM_HTTP_TIMEOUT_S is the total)
+MAX_WORKERS = 1024  # more processes than any machine here has cores is a typo, not a plan
 
 
 class SettingError(ValueError):
@@ -57,8 +59,16 @@ class EnvResource(dg.ConfigurableResource):
     def check_values(self) -> None:
         """Raise `SettingError` naming the variable of the first bad value."""
 
+    def check_sources(self) -> None:
+        """Every `*_URL` setting is http(s)://, file:// or a local path (not ftp://, s3://...)."""
+        for variable, field in self.ENV.items():
+            value = getattr(self, field)
+            if variable.endswith("_URL") and isinstance(value, str) and (problem := unsupported_source(value)):
+                raise setting_error(variable, value, f"an http(s):// URL, a file:// URL or a local path ({problem})")
+
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self.check_values()
+        self.check_sources()
 
 
 class StorageResource(EnvResource):
@@ -77,19 +87,25 @@ class StorageResource(EnvResource):
 
 
 class HttpResource(EnvResource):
-    """What downloads may do: private addresses only when allowed; the hub token to the hub only;
+    """What downloads may do: loopback and private addresses only when allowed, link-local and
+    cloud metadata addresses only when allowed apart; the hub token to the hub only, over https;
     how long one image or URL check may take (crawls)."""
 
-    ENV: ClassVar[dict[str, str]] = {"MM_HTTP_ALLOW_PRIVATE": "allow_private", "HF_TOKEN": "hf_token",
+    ENV: ClassVar[dict[str, str]] = {"MM_HTTP_ALLOW_PRIVATE": "allow_private",
+                                     "MM_HTTP_ALLOW_LINK_LOCAL": "allow_link_local", "HF_TOKEN": "hf_token",
                                      "MM_HTTP_TIMEOUT_S": "timeout_s"}
     allow_private: str = ""
+    allow_link_local: str = ""
     hf_token: Optional[str] = None
     timeout_s: str = "20"
 
     def check_values(self) -> None:
-        if self.allow_private.strip().lower() not in TRUE_WORDS + FALSE_WORDS:
-            raise setting_error("MM_HTTP_ALLOW_PRIVATE", self.allow_private,
-                                "1/true/yes/on to allow loopback and private addresses, or 0/false/no/off/unset")
+        for variable, value, what in (
+            ("MM_HTTP_ALLOW_PRIVATE", self.allow_private, "loopback and private addresses"),
+            ("MM_HTTP_ALLOW_LINK_LOCAL", self.allow_link_local, "link-local and cloud metadata addresses"),
+        ):
+            if value.strip().lower() not in TRUE_WORDS + FALSE_WORDS:
+                raise setting_error(variable, value, f"1/true/yes/on to allow {what}, or 0/false/no/off/unset")
         self.total_timeout_s  # noqa: B018 - raises on a bad value
 
     @property
@@ -109,20 +125,28 @@ class HttpResource(EnvResource):
 
     def crawl_policy(self) -> FetchPolicy:
         """The address policy for crawls of many URLs (no token: those hosts are not the hub)."""
-        return FetchPolicy(allow_private=self.private_allowed, connect_timeout_s=self.connect_timeout_s,
-                           read_timeout_s=self.total_timeout_s)
+        return FetchPolicy(allow_private=self.private_allowed, allow_link_local=self.link_local_allowed,
+                           connect_timeout_s=self.connect_timeout_s, read_timeout_s=self.total_timeout_s)
 
     @property
     def private_allowed(self) -> bool:
         return self.allow_private.strip().lower() in TRUE_WORDS
 
+    @property
+    def link_local_allowed(self) -> bool:
+        return self.allow_link_local.strip().lower() in TRUE_WORDS
+
     def policy(self, source_url: Optional[str] = None) -> FetchPolicy:
-        host_headers: dict[str, dict[str, str]] = {}
+        """The policy for downloads from `source_url`: `HF_TOKEN` goes with them only when that is
+        the hub itself over https on port 443 (`https://huggingface.co` or a subdomain)."""
+        origin_headers: dict[str, dict[str, str]] = {}
         if self.hf_token and source_url:
             host = urlsplit(source_url).hostname or ""
-            if host == HUB_HOST or host.endswith("." + HUB_HOST):
-                host_headers[host] = {"Authorization": f"Bearer {self.hf_token}"}
-        return FetchPolicy(allow_private=self.private_allowed, host_headers=host_headers)
+            origin = credential_origin(source_url)
+            if (host == HUB_HOST or host.endswith("." + HUB_HOST)) and origin == f"https://{host}:443":
+                origin_headers[origin] = {"Authorization": f"Bearer {self.hf_token}"}
+        return FetchPolicy(allow_private=self.private_allowed, allow_link_local=self.link_local_allowed,
+                           origin_headers=origin_headers)
 
 
 class ComputeResource(EnvResource):
@@ -133,8 +157,9 @@ class ComputeResource(EnvResource):
 
     def check_values(self) -> None:
         text = self.workers.strip()
-        if text and not (text.isdigit() and int(text) > 0):
-            raise setting_error("MM_WORKERS", self.workers, "a positive integer, or unset to mean all cores")
+        if text and not (text.isascii() and text.isdigit() and 0 < int(text) <= MAX_WORKERS):
+            raise setting_error("MM_WORKERS", self.workers,
+                                f"a positive integer at most {MAX_WORKERS}, or unset to mean all cores")
 
     @property
     def worker_count(self) -> int:

@@ -23,7 +23,7 @@ from mm_assets.layout import DataLayout
 
 from .raw_files import DownloadConfig, fetch_or_reuse, verified_markdown
 from .resources import StorageResource
-from .retry import NETWORK_RETRY_POLICY
+from .retry import retry_only_what_can_heal
 from .writing import sole_writer
 
 
@@ -38,7 +38,8 @@ def file_location(url: str) -> tuple[str, str]:
 
 
 def zip_download_check(required: tuple[str, ...] = ()) -> Callable[[Path], str]:
-    """`check_zip` as a download check: a failure makes the fetch remove the file (and retry)."""
+    """`check_zip` as a download check: a failure makes the fetch remove the file (and retry only
+    when the transfer may have been cut)."""
 
     def verify(path: Path) -> str:
         try:
@@ -70,10 +71,10 @@ def zip_download_asset(
         group_name=group,
         kinds={"zip"},
         pool=f"{group}_download",
-        retry_policy=NETWORK_RETRY_POLICY,
         required_resource_keys={"storage", "http", source_resource},
         description=description,
     )
+    @retry_only_what_can_heal
     def _download(context: dg.AssetExecutionContext, config: DownloadConfig) -> dg.MaterializeResult:
         storage: StorageResource = context.resources.storage
         base, relative = location(getattr(context.resources, source_resource))

@@ -7,7 +7,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from mm_assets.datasets.glue.labels import GlueLabelError, label_text, score_text, stsb_label_line
+from mm_assets.datasets.glue.labels import GlueLabelError, label_text, label_texts, score_text, stsb_label_line
 from mm_assets.datasets.glue.tasks import TASKS
 
 
@@ -31,3 +31,10 @@ def test_stsb_lines_equal_awk_print_of_score_over_five():
     awk = subprocess.run(["awk", "{print $1 / 5.0 }"], input="".join(s + "\n" for s in scores),
                          capture_output=True, text=True, check=True).stdout.splitlines()
     assert [stsb_label_line(s) for s in scores] == awk
+
+
+def test_a_label_out_of_range_names_its_row_and_split():
+    with pytest.raises(GlueLabelError) as err:
+        label_texts(TASKS["cola"], "train", [0, 1, 1, 7, 0])
+    assert str(err.value) == "cola: label 7 is not one of 0..1 in row 3 (0-based) of the train split (a labelled split)"
+    assert label_texts(TASKS["mnli"], "validation_matched", [2, 0]) == ["contradiction", "entailment"]
