@@ -9,6 +9,16 @@ from PIL import Image
 from mm_assets.images.validate import InvalidImage, inspect_image
 
 
+def _pillow_decodes(data: bytes) -> bool:
+    """The reference verdict: Pillow's own full-scale `load()` of the (first) frame."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+        return True
+    except Exception:
+        return False
+
+
 def _encoded(fmt: str, size=(64, 48), mode="RGB") -> bytes:
     buffer = io.BytesIO()
     Image.effect_noise(size, 60).convert(mode).save(buffer, format=fmt)
@@ -82,14 +92,6 @@ def test_jpeg_verdicts_at_reduced_scale_equal_full_scale_decoding():
 
     from mm_assets.images.synthetic import photo_jpeg
 
-    def full_scale_ok(data: bytes) -> bool:
-        try:
-            with Image.open(io.BytesIO(data)) as image:
-                image.load()
-            return True
-        except Exception:
-            return False
-
     rng, pick = np.random.default_rng(0), random.Random(0)
     originals = [photo_jpeg(rng, pick.randint(120, 300), pick.randint(120, 300)) for _ in range(6)]
     for data in originals[:3]:
@@ -110,7 +112,7 @@ def test_jpeg_verdicts_at_reduced_scale_equal_full_scale_decoding():
                 ours = True
             except InvalidImage:
                 ours = False
-            assert ours == full_scale_ok(variant)
+            assert ours == _pillow_decodes(variant)
             checked += 1
     assert checked == 9 * 18
     info = inspect_image(originals[0])
@@ -144,14 +146,6 @@ def test_still_webp_verdicts_of_the_plain_decoder_equal_pillows_full_decoding():
 
     assert plain_webp_decoder() is not None  # the wheel bundles libwebp: this test must exercise it
 
-    def pillow_ok(data: bytes) -> bool:
-        try:
-            with Image.open(io.BytesIO(data)) as image:
-                image.load()
-            return True
-        except Exception:
-            return False
-
     rng, pick = np.random.default_rng(1), random.Random(1)
     originals = []
     for options, mode in (({"quality": 85}, "RGB"), ({"lossless": True}, "RGB"), ({"quality": 80}, "RGBA")):
@@ -176,7 +170,7 @@ def test_still_webp_verdicts_of_the_plain_decoder_equal_pillows_full_decoding():
                 ours = True
             except InvalidImage:
                 ours = False
-            assert ours == pillow_ok(bytes(damaged))
+            assert ours == _pillow_decodes(bytes(damaged))
             decisions[ours] += 1
     assert decisions[True] and decisions[False]  # both verdicts were exercised
     info = inspect_image(originals[2])
