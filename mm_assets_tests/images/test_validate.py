@@ -9,6 +9,16 @@ from PIL import Image
 from mm_assets.images.validate import InvalidImage, inspect_image
 
 
+def _pillow_decodes(data: bytes) -> bool:
+    """The reference verdict: Pillow's own full-scale `load()` of the (first) frame."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+        return True
+    except Exception:
+        return False
+
+
 def _encoded(fmt: str, size=(64, 48), mode="RGB") -> bytes:
     buffer = io.BytesIO()
     Image.effect_noise(size, 60).convert(mode).save(buffer, format=fmt)
@@ -82,14 +92,6 @@ def test_jpeg_verdicts_at_reduced_scale_equal_full_scale_decoding():
 
     from mm_assets.images.synthetic import photo_jpeg
 
-    def full_scale_ok(data: bytes) -> bool:
-        try:
-            with Image.open(io.BytesIO(data)) as image:
-                image.load()
-            return True
-        except Exception:
-            return False
-
     rng, pick = np.random.default_rng(0), random.Random(0)
     originals = [photo_jpeg(rng, pick.randint(120, 300), pick.randint(120, 300)) for _ in range(6)]
     for data in originals[:3]:
@@ -110,7 +112,7 @@ def test_jpeg_verdicts_at_reduced_scale_equal_full_scale_decoding():
                 ours = True
             except InvalidImage:
                 ours = False
-            assert ours == full_scale_ok(variant)
+            assert ours == _pillow_decodes(variant)
             checked += 1
     assert checked == 9 * 18
     info = inspect_image(originals[0])
@@ -128,3 +130,48 @@ def test_an_animation_cut_after_its_first_frame_is_refused(fmt):
         with pytest.raises(InvalidImage) as refused:
             inspect_image(data[: int(len(data) * fraction)])
         assert refused.value.reason in ("truncated", "undecodable", "not_an_image")
+
+
+def test_still_webp_verdicts_of_the_plain_decoder_equal_pillows_full_decoding():
+    """A still WebP is judged by libwebp's plain decoder, not Pillow's animation decoder: on damaged
+    lossy, lossless and alpha files (cut, bytes changed) the verdict must be what Pillow's `load()`
+    gives, and a cut file is refused (libwebp's demuxer, under Pillow's `open`, already refuses
+    most cuts as not a WebP)."""
+    import random
+
+    import numpy as np
+
+    from mm_assets.images.libwebp import plain_webp_decoder
+    from mm_assets.images.synthetic import photo_jpeg
+
+    assert plain_webp_decoder() is not None  # the wheel bundles libwebp: this test must exercise it
+
+    rng, pick = np.random.default_rng(1), random.Random(1)
+    originals = []
+    for options, mode in (({"quality": 85}, "RGB"), ({"lossless": True}, "RGB"), ({"quality": 80}, "RGBA")):
+        photo = Image.open(io.BytesIO(photo_jpeg(rng, pick.randint(120, 300), pick.randint(120, 300))))
+        if mode == "RGBA":
+            photo.putalpha(Image.linear_gradient("L").resize(photo.size))
+        buffer = io.BytesIO()
+        photo.save(buffer, "WEBP", **options)
+        originals.append(buffer.getvalue())
+    decisions = {True: 0, False: 0}
+    for data in originals:
+        for cut in (data[: len(data) // 2], data[:-10]):
+            with pytest.raises(InvalidImage) as refused:
+                inspect_image(cut)
+            assert refused.value.reason in ("truncated", "not_an_image")
+        for _ in range(20):
+            damaged = bytearray(data)
+            for _ in range(pick.randint(1, 12)):
+                damaged[pick.randint(40, len(data) - 3)] = pick.randrange(256)
+            try:
+                inspect_image(bytes(damaged))
+                ours = True
+            except InvalidImage:
+                ours = False
+            assert ours == _pillow_decodes(bytes(damaged))
+            decisions[ours] += 1
+    assert decisions[True] and decisions[False]  # both verdicts were exercised
+    info = inspect_image(originals[2])
+    assert (info.format, info.mode) == ("WEBP", "RGBA")

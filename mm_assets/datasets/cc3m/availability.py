@@ -11,6 +11,7 @@ carries its `shard` and `snapshot` as columns, so the whole history reads as one
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -150,3 +151,57 @@ def history_chart(history: list[SnapshotSummary], width: int = 40) -> str:
         bar = "█" * round(entry.rate * width)
         rows.append(f"| {entry.stamp} | {entry.checked:,} | {entry.ok:,} | `{bar:<{width}}` {100 * entry.rate:.1f} % |")
     return "\n".join(rows)
+
+
+# Before any shard is checked: the share of CC3M's links found alive in 2024-2026 (50-65 %).
+ASSUMED_AVAILABLE = (0.50, 0.65)
+# Of the URLs a check finds available, the share assumed to give a valid image once fetched and
+# decoded (placeholders, cut and undecodable files are only seen then): a margin, not a measure.
+VALID_PER_AVAILABLE = 0.9
+
+
+@dataclass(frozen=True)
+class ShardsToCache:
+    """How many shards (from 00000 on) to cache for `size` valid images, at the availability seen."""
+
+    shards: int  # at the availability seen, or at the low end of ASSUMED_AVAILABLE before any check
+    shards_checked: int
+    rows_checked: int
+    available: int
+    total_shards: int
+    shard_rows: int
+
+    @property
+    def available_share(self) -> float | None:
+        return self.available / self.rows_checked if self.rows_checked else None
+
+    def describe(self, size: int) -> str:
+        capped = " (more than the index has: every shard, and the subset falls short)" if self.shards > self.total_shards else ""
+        if self.available_share is None:
+            low, high = (_shards_for(size, share, self.shard_rows) for share in reversed(ASSUMED_AVAILABLE))
+            return (f"no shard checked yet: at {ASSUMED_AVAILABLE[0]:.0%}-{ASSUMED_AVAILABLE[1]:.0%} of the links "
+                    f"alive, {low}-{high} shards of {self.shard_rows:,} rows for {size:,} images{capped}; "
+                    "materialize cc3m_availability for a few shards for a figure from this index")
+        return (f"{self.shards} shards for {size:,} images: {self.available_share:.1%} of the "
+                f"{self.rows_checked:,} URLs checked in {self.shards_checked} shard(s) were available (latest "
+                f"snapshots), and {VALID_PER_AVAILABLE:.0%} of those are assumed to give a valid image{capped}")
+
+
+def _shards_for(size: int, available_share: float, shard_rows: int) -> int:
+    return math.ceil(size / max(1e-9, available_share * VALID_PER_AVAILABLE * shard_rows))
+
+
+def shards_to_cache(paths: Cc3mPaths, shards: list[str], *, size: int, shard_rows: int) -> ShardsToCache:
+    """From the latest snapshot of every shard checked so far (one status column each)."""
+    checked = available = shards_checked = 0
+    for shard in shards:
+        snapshots = sorted(paths.snapshots_of(shard).glob("*.parquet"))
+        if not snapshots:
+            continue
+        statuses = pq.read_table(snapshots[-1], columns=["status"])["status"]
+        checked += len(statuses)
+        available += pc.sum(pc.equal(statuses, OK)).as_py() or 0
+        shards_checked += 1
+    share = available / checked if checked else ASSUMED_AVAILABLE[0]
+    return ShardsToCache(_shards_for(size, share, shard_rows), shards_checked, checked, available, len(shards),
+                         shard_rows)

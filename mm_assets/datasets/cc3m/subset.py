@@ -7,6 +7,14 @@ repetition (served for at least `repeats` distinct URLs among the shards drawn o
 learned from a placeholder (reached through a placeholder redirect or known hash) in those
 shards. That decision is taken over the shards drawn on as a whole, after they are all cached,
 so it depends neither on the order they were fetched in nor on shards cached beyond them.
+
+Memory, at 3.3 M index rows and N = 500,000: the shard tables are streamed twice, one shard at a
+time. The first pass keeps only the fetched rows' sha256, URL and status (what the placeholder
+decision needs: about N rows) and decides nothing until the shards drawn on hold N `ok` rows,
+since no decision can find N valid rows among fewer; from there the decision is taken over the
+shards drawn on (a further shard only where placeholders took the count below N). The second
+pass takes the first N valid rows and counts what was dropped before the last one. So memory
+grows with N (the subset itself), not with the index or the number of shards.
 """
 
 from __future__ import annotations
@@ -55,13 +63,16 @@ class Subset:
         return self.table["row_id"][-1].as_py()
 
 
+_DECIDE = ["sha256", "url", "status"]  # what the placeholder decision reads of a shard
+
+
 def select_subset(paths: Cc3mPaths, *, size: int, repeats: int, rules: ImageRules) -> Subset:
     """The first `size` valid rows of the index's shards cached under `rules`, taken in order."""
     info = read_index_info(paths.index)
     shards = shard_keys(info.lines, info.shard_size)
     drawn: list[str] = []
-    parts: list[pa.Table] = []
-    rows_seen = 0
+    fetched: list[pa.Table] = []  # per shard drawn on: its rows with bytes (sha256, url, status)
+    rows_seen = ok_rows = 0
     stale = None
     for shard in shards:
         found = complete_shard_identity(paths, shard)
@@ -70,17 +81,17 @@ def select_subset(paths: Cc3mPaths, *, size: int, repeats: int, rules: ImageRule
         if found != shard_identity(shard, read_shard(paths.index, shard), rules):
             stale = shard  # cached from another index, shard size or image rules: not this one's
             break
-        part = pq.read_table(paths.shard_index(shard), columns=_READ)
-        parts.append(part.append_column("shard", pa.array([shard] * part.num_rows, pa.string())))
+        part = pq.read_table(paths.shard_index(shard), columns=_DECIDE)
         drawn.append(shard)
         rows_seen += part.num_rows
-        table = pa.concat_tables(parts)
-        verdict = _verdict(table, repeats)
-        valid = _valid(table, verdict)
-        if (pc.sum(valid).as_py() or 0) >= size:
-            return _subset(table, valid, verdict, drawn, size)
-    table = pa.concat_tables(parts) if parts else None
-    have = int(pc.sum(_valid(table, _verdict(table, repeats))).as_py() or 0) if table is not None else 0
+        ok_rows += pc.sum(pc.equal(part["status"], OK)).as_py() or 0
+        fetched.append(part.filter(pc.is_valid(part["sha256"])))
+        if ok_rows < size:
+            continue  # even with no placeholder these shards hold too few: nothing to decide yet
+        verdict = _verdict(fetched, repeats)
+        if _valid_count(fetched, verdict) >= size:
+            return _subset(paths, drawn, verdict, size)
+    have = _valid_count(fetched, _verdict(fetched, repeats)) if fetched else 0
     missing = _first_missing(shards, drawn)
     more = None
     if have and rows_seen:
@@ -101,11 +112,12 @@ def select_subset(paths: Cc3mPaths, *, size: int, repeats: int, rules: ImageRule
         f"(MM_CC3M_SUBSET_SIZE): {estimate}; {where}", have=have, more_shards=more)
 
 
-def _verdict(table: pa.Table, repeats: int) -> PlaceholderVerdict:
-    fetched = table.filter(pc.is_valid(table["sha256"]))
+def _verdict(fetched: list[pa.Table], repeats: int) -> PlaceholderVerdict:
+    """The placeholder decision over the fetched rows of every shard drawn on, as a whole."""
+    table = pa.concat_tables(fetched)
     return placeholder_hashes(
-        pa.table({"sha256": fetched["sha256"], "url": fetched["url"],
-                  "placeholder": pc.equal(fetched["status"], PLACEHOLDER)}), repeats=repeats)
+        pa.table({"sha256": table["sha256"], "url": table["url"],
+                  "placeholder": pc.equal(table["status"], PLACEHOLDER)}), repeats=repeats)
 
 
 def _valid(table: pa.Table, verdict: PlaceholderVerdict) -> pa.Array:
@@ -114,26 +126,44 @@ def _valid(table: pa.Table, verdict: PlaceholderVerdict) -> pa.Array:
     return pc.and_(ok, pc.invert(pc.fill_null(pc.is_in(table["sha256"], value_set=bad), False)))
 
 
-def _subset(table: pa.Table, valid: pa.Array, verdict: PlaceholderVerdict, drawn: list[str], size: int) -> Subset:
-    chosen = table.filter(valid).slice(0, size)
-    last = chosen["row_id"][-1].as_py()
-    considered = table.filter(pc.less_equal(table["row_id"], last))
-    dropped = Tally()
+def _valid_count(fetched: list[pa.Table], verdict: PlaceholderVerdict) -> int:
+    return sum(pc.sum(_valid(part, verdict)).as_py() or 0 for part in fetched)
+
+
+def _subset(paths: Cc3mPaths, drawn: list[str], verdict: PlaceholderVerdict, size: int) -> Subset:
+    """The first `size` valid rows of `drawn`, read again shard by shard, and what was dropped
+    before the last of them."""
     bad = verdict.hashes
-    for status, sha256, url in zip(*(considered[name].to_pylist() for name in ("status", "sha256", "url"))):
-        if status != OK:
-            dropped.add(f"dropped_{status}", example=url)
-        elif sha256 in bad:
-            dropped.add("dropped_placeholder_repeated" if sha256 in verdict.repeated and sha256 not in verdict.learned
-                        else "dropped_placeholder_learned", example=url)
-    keys = pa.array([sample_key(row_id) for row_id in chosen["row_id"].to_pylist()], pa.string())
+    dropped = Tally()
+    chosen: list[pa.Table] = []
+    used: list[str] = []
+    wanted = size
+    for shard in drawn:
+        part = pq.read_table(paths.shard_index(shard), columns=_READ)
+        taken = part.filter(_valid(part, verdict)).slice(0, wanted)
+        considered = part
+        if taken.num_rows == wanted:  # the last row wanted is in this shard: nothing after it counts
+            considered = part.filter(pc.less_equal(part["row_id"], taken["row_id"][-1].as_py()))
+        for status, sha256, url in zip(*(considered[name].to_pylist() for name in ("status", "sha256", "url"))):
+            if status != OK:
+                dropped.add(f"dropped_{status}", example=url)
+            elif sha256 in bad:
+                dropped.add("dropped_placeholder_repeated"
+                            if sha256 in verdict.repeated and sha256 not in verdict.learned
+                            else "dropped_placeholder_learned", example=url)
+        chosen.append(taken.append_column("shard", pa.array([shard] * taken.num_rows, pa.string())))
+        used.append(shard)
+        wanted -= taken.num_rows
+        if wanted == 0:
+            break
+    table = pa.concat_tables(chosen)
+    keys = pa.array([sample_key(row_id) for row_id in table["row_id"].to_pylist()], pa.string())
     subset = pa.table({
-        "row_id": chosen["row_id"], "url": chosen["url"], "caption": chosen["caption"],
-        "shard": chosen["shard"], "key": keys, "sha256": chosen["sha256"],
-        "width": chosen["width"], "height": chosen["height"],
+        "row_id": table["row_id"], "url": table["url"], "caption": table["caption"],
+        "shard": table["shard"], "key": keys, "sha256": table["sha256"],
+        "width": table["width"], "height": table["height"],
     }, schema=SUBSET_SCHEMA)
-    used = sorted(set(subset["shard"].to_pylist()))
-    return Subset(subset, [shard for shard in drawn if shard <= used[-1]], verdict, dropped)
+    return Subset(subset, used, verdict, dropped)
 
 
 def _first_missing(shards: list[str], drawn: list[str]) -> str | None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from mm_assets.datasets.cc3m.index import read_index_info, read_shard
+from mm_assets.datasets.cc3m.index import BATCH_ROWS, read_index_info, read_shard
 from mm_assets.datasets.cc3m.paths import Cc3mPaths
 from mm_assets.datasets.cc3m.rules import ImageRules
 from mm_assets.datasets.cc3m.subset import NotEnoughImages, select_subset
@@ -20,23 +22,37 @@ MAX_PROBLEMS = 10
 
 
 def index_problems(paths: Cc3mPaths) -> list[str]:
-    """Row ids strictly increasing and below the line count; no empty caption or URL."""
+    """Row ids strictly increasing and below the line count; no empty caption or URL. Streamed
+    by batches: memory does not grow with the index (3.3 M rows)."""
     if not paths.index.is_file():
         return [f"{paths.index} is missing; materialize cc3m_index"]
     info = read_index_info(paths.index)
-    table = pq.read_table(paths.index)
-    ids = table["row_id"]
+    lowest = highest = previous = None
+    out_of_order = False
+    empty = {"caption": 0, "url": 0}
+    for batch in pq.ParquetFile(paths.index).iter_batches(batch_size=BATCH_ROWS):
+        ids = batch.column("row_id")
+        if not len(ids):
+            continue
+        first, low, high = ids[0].as_py(), pc.min(ids).as_py(), pc.max(ids).as_py()
+        lowest = low if lowest is None else min(lowest, low)
+        highest = high if highest is None else max(highest, high)
+        if previous is not None and first <= previous:
+            out_of_order = True
+        if len(ids) > 1 and pc.min(pc.subtract(ids.slice(1), ids.slice(0, len(ids) - 1))).as_py() <= 0:
+            out_of_order = True
+        previous = ids[-1].as_py()
+        for column in empty:
+            text = batch.column(column)
+            empty[column] += pc.sum(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0)).as_py() or 0
     problems = []
-    if len(ids) and (pc.min(ids).as_py() < 0 or pc.max(ids).as_py() >= info.lines):
+    if lowest is not None and (lowest < 0 or highest >= info.lines):
         problems.append(f"row ids outside 0..{info.lines - 1}")
-    if len(ids) > 1:
-        steps = pc.subtract(ids.slice(1), ids.slice(0, len(ids) - 1))
-        if pc.min(steps).as_py() <= 0:
-            problems.append("row ids are not strictly increasing (file order)")
-    for column in ("caption", "url"):
-        empty = pc.sum(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(table[column])), 0)).as_py() or 0
-        if empty:
-            problems.append(f"{empty:,} rows with an empty {column}")
+    if out_of_order:
+        problems.append("row ids are not strictly increasing (file order)")
+    for column, count in empty.items():
+        if count:
+            problems.append(f"{count:,} rows with an empty {column}")
     return problems
 
 
@@ -99,26 +115,45 @@ def shard_problems(paths: Cc3mPaths, shard: str) -> tuple[list[str], int]:
 
 
 def subset_problems(paths: Cc3mPaths, *, size: int, repeats: int, rules: ImageRules) -> list[str]:
-    """The subset files are the selection made again from the shards, and every image resolves."""
+    """The subset files are the selection made again from the shards, and every image resolves.
+    The written files are streamed against the selection (which holds the N rows once)."""
     if not (paths.subset.is_file() and paths.subset_ids_urls.is_file()):
         return ["subset.parquet or subset_ids_urls.tsv is missing; materialize cc3m_subset"]
     try:
-        again = select_subset(paths, size=size, repeats=repeats, rules=rules)
+        again = select_subset(paths, size=size, repeats=repeats, rules=rules).table
     except NotEnoughImages as exc:
         return [f"the selection cannot be made again: {exc}"]
-    written = pq.read_table(paths.subset)
     problems = []
-    if not written.equals(again.table):
-        problems.append(f"subset.parquet ({written.num_rows:,} rows) is not the first {size:,} valid rows of the "
-                        "cached shards (settings or shards changed since?); materialize cc3m_subset again")
-    lines = paths.subset_ids_urls.read_text(encoding="utf-8").splitlines()
-    expected = ["row_id\turl"] + [f"{r}\t{u}" for r, u in zip(written["row_id"].to_pylist(), written["url"].to_pylist())]
-    if lines != expected:
+    written = pq.ParquetFile(paths.subset)
+    same = written.schema_arrow == again.schema and written.metadata.num_rows == again.num_rows
+    offset = 0
+    for batch in written.iter_batches(batch_size=BATCH_ROWS) if same else ():
+        if not pa.Table.from_batches([batch]).equals(again.slice(offset, batch.num_rows)):
+            same = False
+            break
+        offset += batch.num_rows
+    if not same:
+        problems.append(f"subset.parquet ({written.metadata.num_rows:,} rows) is not the first {size:,} valid rows "
+                        "of the cached shards (settings or shards changed since?); materialize cc3m_subset again")
+    if not _tsv_lists(paths.subset_ids_urls, written):
         problems.append("subset_ids_urls.tsv does not list the rows of subset.parquet")
-    for shard in sorted(set(written["shard"].to_pylist())):
-        keys = set(pc.filter(written["key"], pc.equal(written["shard"], shard)).to_pylist())
+    shards = again["shard"]
+    for shard in pc.unique(shards).to_pylist():
+        keys = set(pc.filter(again["key"], pc.equal(shards, shard)).to_pylist())
         missing = keys - set(member_offsets(paths.shard_tar(shard)))
         if missing:
             problems.append(f"{len(missing):,} images of shard {shard} are not in {shard}.tar, e.g. {min(missing)}")
     return problems
 
+
+def _tsv_lists(tsv: Path, written: pq.ParquetFile) -> bool:
+    """The TSV is the header, then `row_id TAB url` of each row of the parquet file, in order."""
+    with tsv.open(encoding="utf-8", newline="") as handle:
+        lines = (line.rstrip("\n") for line in handle)
+        if next(lines, None) != "row_id\turl":
+            return False
+        for batch in written.iter_batches(batch_size=BATCH_ROWS, columns=["row_id", "url"]):
+            for row_id, url in zip(batch.column("row_id").to_pylist(), batch.column("url").to_pylist()):
+                if next(lines, None) != f"{row_id}\t{url}":
+                    return False
+        return next(lines, None) is None

@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 
 from mm_assets.common.atomic import atomic_write
 from mm_assets.common.counts import Tally
-from mm_assets.common.parallel import ordered_map
+from mm_assets.common.parallel import IN_FLIGHT_BYTES, ordered_map
 from mm_assets.common.progress import Progress
 from mm_assets.formats.parquet import parquet_writer, write_parquet
 from mm_assets.images.validate import InvalidImage, inspect_image
@@ -171,7 +171,9 @@ def index_shard(shard: Shard, raw: Path, paths: ImagenetPaths, *, workers: int,
         return out
 
     result = ShardResult()
-    for outcomes in ordered_map(do_batch, _iter_batches(raw, batch_rows), workers=workers):
+    batches = _iter_batches(raw, batch_rows)
+    batch_bytes = lambda batch: sum(len(blob or b"") for blob in batch[2])  # noqa: E731 - the images held
+    for outcomes in ordered_map(do_batch, batches, workers=workers, size=batch_bytes, max_bytes=IN_FLIGHT_BYTES):
         for outcome in outcomes:
             if isinstance(outcome, Dropped):
                 result.dropped.append(outcome)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterable
 
 from mm_assets.common.atomic import atomic_write
-from mm_assets.common.parallel import ordered_map
+from mm_assets.common.parallel import IN_FLIGHT_BYTES, ordered_map
 
 from .slices import slice_hub_path, slice_stem
 
@@ -114,7 +114,8 @@ def write_slice(path: Path, slice_number: int, members: Iterable[list[bytes]], *
         return k, lzma.compress(_tar_bytes(inner), preset=preset)
 
     with atomic_write(path) as handle, tarfile.open(fileobj=handle, mode="w", format=tarfile.GNU_FORMAT) as outer:
-        for k, xz in ordered_map(compress, numbered_members(), workers=workers):
+        for k, xz in ordered_map(compress, numbered_members(), workers=workers, max_bytes=IN_FLIGHT_BYTES,
+                                 size=lambda job: sum(map(len, job[2]))):
             _add(outer, f"openwebtext/{slice_stem(slice_number)}-{k}_data.xz", xz)
 
 

@@ -5,17 +5,18 @@ from urllib.parse import urlsplit
 import dagster as dg
 
 from mm_assets.common.locks import describe_owner
-from mm_assets.datasets.cc3m.availability import check_shard, history_chart, shard_history
+from mm_assets.datasets.cc3m.availability import check_shard, history_chart, shard_history, shards_to_cache
 from mm_assets.datasets.cc3m.image_cache import (
     SHARD_SCHEMA, cache_shard, complete_shard_identity, shard_identity, stored_shard_summary,
 )
 from mm_assets.datasets.cc3m.index import (
-    INDEX_SCHEMA, IndexFileError, read_shard, verify_index_file, write_index,
+    INDEX_SCHEMA, IndexFileError, read_index_info, read_shard, verify_index_file, write_index,
 )
 from mm_assets.datasets.cc3m.rules import STATUSES
 from mm_assets.datasets.cc3m.shards import shard_keys
 from mm_assets.datasets.cc3m.subset import SUBSET_SCHEMA, NotEnoughImages, select_subset, write_subset
 from mm_assets.defs.shared.metadata import table_metadata
+from mm_assets.defs.shared.pools import CC3M_CHECK_POOL, CC3M_CRAWL_POOL
 from mm_assets.defs.shared.resources import ComputeResource, HttpResource, StorageResource
 from mm_assets.defs.shared.retry import retry_only_what_can_heal
 from mm_assets.defs.shared.writing import sole_writer
@@ -28,7 +29,6 @@ from .partitions import CC3M_SHARDS, cc3m_shards
 from .resources import Cc3mCrawl, Cc3mSource
 
 RULES = "docs/data-rules.md"
-CRAWL_POOL = "cc3m_crawl"
 
 
 def _require_index(storage: StorageResource):
@@ -85,6 +85,7 @@ def cc3m_index(
     context.instance.add_dynamic_partitions(CC3M_SHARDS, [key for key in keys if key not in registered])
     context.log.info(f"{len(keys):,} shards of {shard_size:,} rows registered as partitions of {CC3M_SHARDS}"
                      + (f"; {len(stale)} stale shard(s) removed" if stale else ""))
+    to_cache = _shards_to_cache_metadata(context, paths, keys, cc3m_source, shard_size)
     listed = summary.malformed.listed
     malformed_table = "none" if not listed else "\n".join(
         ["| row id | reason | line starts |", "| ---: | --- | --- |"]
@@ -101,7 +102,22 @@ def cc3m_index(
         "malformed": dg.MetadataValue.md(malformed_table),
         "shard_size": shard_size,
         "shards": len(keys),
+        **to_cache,
     })
+
+
+def _shards_to_cache_metadata(context, paths, keys: list[str], cc3m_source: Cc3mSource, shard_size: int) -> dict:
+    """How many shards to cache for MM_CC3M_SUBSET_SIZE images, at the availability the snapshots saw."""
+    size = cc3m_source.integer("subset_size")
+    estimate = shards_to_cache(paths, keys, size=size, shard_rows=shard_size)
+    context.log.info(f"shards to cache: {estimate.describe(size)}")
+    share = estimate.available_share
+    return {
+        "shards_to_cache": estimate.shards,
+        "shards_to_cache_why": estimate.describe(size),
+        "available_share_seen": round(share, 4) if share is not None else dg.MetadataValue.null(),
+        "shards_checked": estimate.shards_checked,
+    }
 
 
 @dg.asset(
@@ -110,7 +126,7 @@ def cc3m_index(
     partitions_def=cc3m_shards,
     deps=[cc3m_index],
     kinds={"parquet"},
-    pool=CRAWL_POOL,
+    pool=CC3M_CHECK_POOL,
     description="Every URL of the shard checked (HEAD, or a small ranged GET where HEAD is refused "
     "or not definite) and classified; kept as a new dated snapshot under "
     f"cc3m/availability/<shard>/, never overwritten ({RULES}, 'CC3M availability').",
@@ -118,6 +134,7 @@ def cc3m_index(
 @retry_only_what_can_heal
 def cc3m_availability(
     context: dg.AssetExecutionContext, storage: StorageResource, http: HttpResource, cc3m_crawl: Cc3mCrawl,
+    cc3m_source: Cc3mSource,
 ) -> dg.MaterializeResult:
     shard = context.partition_key
     paths = storage.layout.cc3m
@@ -126,7 +143,11 @@ def cc3m_availability(
     with sole_writer(context, paths.snapshots_of(shard)):
         snapshot = check_shard(rows, shard, paths, policy=http.crawl_policy(), limits=limits, log=context.log.info)
     history = shard_history(paths, shard)
+    info = read_index_info(paths.index)
+    to_cache = _shards_to_cache_metadata(context, paths, shard_keys(info.lines, info.shard_size), cc3m_source,
+                                         info.shard_size)
     return dg.MaterializeResult(metadata={
+        **to_cache,
         **table_metadata(snapshot.path, snapshot.table.schema, snapshot.checked),
         "snapshot": snapshot.stamp,
         "checked": snapshot.checked,
@@ -151,7 +172,7 @@ class ImageCacheConfig(dg.Config):
     partitions_def=cc3m_shards,
     deps=[cc3m_index],
     kinds={"webdataset", "parquet"},
-    pool=CRAWL_POOL,
+    pool=CC3M_CRAWL_POOL,
     description="The shard's images, fetched and kept only when valid (status 200, sniffed, fully "
     "decoded, size and pixel caps, not a known placeholder), stored as served in "
     "cc3m/images/<shard>.tar (webdataset: <key>.<ext>, .txt, .json) with cc3m/images/<shard>.parquet "

@@ -1,8 +1,9 @@
 """`cc3m_availability_recheck`: every registered shard checked again on a schedule (link rot).
 
-One run per shard, each a new dated snapshot; the runs share the `cc3m_crawl` pool, so the
-instance's pool limit decides how many shards are crawled at once. The cron comes from
-`MM_CC3M_RECHECK_CRON` when the code location loads (UTC).
+One run per shard, each a new dated snapshot. `cc3m_availability` runs in the pool `cc3m_check`,
+not the image cache's `cc3m_crawl`, and the runs have a lower priority: the 332 runs of a full
+index wait in the queue until a check slot is free and never hold the image cache's slots or go
+before its runs. The cron comes from `MM_CC3M_RECHECK_CRON` when the code location loads (UTC).
 """
 
 import os
@@ -15,6 +16,7 @@ from .partitions import CC3M_SHARDS
 
 RECHECK_CRON_VARIABLE = "MM_CC3M_RECHECK_CRON"
 DEFAULT_RECHECK_CRON = "0 4 * * 1"  # Mondays, 04:00 UTC
+RECHECK_PRIORITY = "-1"  # below a run launched by hand or a backfill (0): the image cache goes first
 
 cc3m_availability_job = dg.define_asset_job(
     "cc3m_availability_job", selection=dg.AssetSelection.assets("cc3m_availability"),
@@ -50,6 +52,6 @@ def make_recheck_schedule(cron: str) -> dg.ScheduleDefinition:
             return dg.SkipReason(f"no shards registered in {CC3M_SHARDS}: materialize cc3m_index first")
         tick = context.scheduled_execution_time.strftime("%Y%m%dT%H%M%SZ") if context.scheduled_execution_time else "now"
         return [dg.RunRequest(run_key=f"{tick}-{shard}", partition_key=shard,
-                              tags={"cc3m/recheck": tick}) for shard in shards]
+                              tags={"cc3m/recheck": tick, "dagster/priority": RECHECK_PRIORITY}) for shard in shards]
 
     return cc3m_availability_recheck

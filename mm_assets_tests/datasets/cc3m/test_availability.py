@@ -53,3 +53,26 @@ def test_snapshots_classify_every_row_and_are_never_overwritten(tmp_path):
     assert summaries[0].ok == first.ok == sum(1 for s in got.values() if s == "ok")
     chart = history_chart(summaries)
     assert chart.count("\n") == 3 and "█" in chart and f"{100 * summaries[0].rate:.1f} %" in chart
+
+
+def test_shards_to_cache_come_from_the_latest_snapshot_of_each_shard_checked(tmp_path):
+    import pyarrow as pa
+
+    from mm_assets.datasets.cc3m.availability import shards_to_cache
+
+    paths = Cc3mPaths(tmp_path / "cc3m")
+    shards = [f"{n:05d}" for n in range(332)]
+    before = shards_to_cache(paths, shards, size=500_000, shard_rows=10_000)
+    assert (before.shards, before.shards_checked, before.available_share) == (112, 0, None)
+    assert "no shard checked yet: at 50%-65% of the links alive, 86-112 shards" in before.describe(500_000)
+    for shard, stamp, ok in (("00000", "20261123T040000Z", 20), ("00000", "20261130T040000Z", 70),
+                             ("00001", "20261130T040000Z", 50)):
+        paths.snapshots_of(shard).mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.table({"status": ["ok"] * ok + ["http_error"] * (100 - ok)}),
+                       paths.snapshots_of(shard) / f"{stamp}.parquet")
+    seen = shards_to_cache(paths, shards, size=500_000, shard_rows=10_000)
+    # 120 of 200 available (the older snapshot of 00000 does not count), 90 % of those valid: 5,400 a shard
+    assert (seen.rows_checked, seen.available, seen.shards_checked, seen.shards) == (200, 120, 2, 93)
+    assert seen.describe(500_000).startswith("93 shards for 500,000 images: 60.0% of the 200 URLs checked in 2 shard(s)")
+    few = shards_to_cache(paths, shards[:50], size=500_000, shard_rows=10_000)
+    assert "more than the index has" in few.describe(500_000)

@@ -134,3 +134,49 @@ def test_shards_cached_from_another_index_of_the_same_shape_do_not_count(shards,
     assert read_shard(paths.index, "00000").num_rows == SHARD  # the same shape, one URL changed
     with pytest.raises(NotEnoughImages, match="shard 00000 was cached under other settings"):
         select_subset(paths, size=5, repeats=3, rules=RULES)
+
+
+def test_the_subset_check_streams_the_files_and_finds_each_difference(shards, tmp_path, monkeypatch):
+    from mm_assets.datasets.cc3m import verify
+
+    monkeypatch.setattr(verify, "BATCH_ROWS", 4)  # several batches even on these few rows
+    paths = Cc3mPaths(tmp_path / "cc3m")
+    shutil.copytree(shards[0].root, paths.root)
+    paths.subset.unlink(missing_ok=True)  # an earlier test wrote one
+    assert verify.subset_problems(paths, size=12, repeats=3, rules=RULES) == [
+        "subset.parquet or subset_ids_urls.tsv is missing; materialize cc3m_subset"]
+    write_subset(select_subset(paths, size=12, repeats=3, rules=RULES), paths)
+    assert verify.subset_problems(paths, size=12, repeats=3, rules=RULES) == []
+    assert "is not the first 13 valid rows" in verify.subset_problems(paths, size=13, repeats=3, rules=RULES)[0]
+    good_tsv = paths.subset_ids_urls.read_bytes()
+    lines = good_tsv.decode().splitlines(keepends=True)
+    for damaged in (lines[:-1], lines + ["99\thttp://extra\n"], lines[:6] + [lines[6].replace("\t", "\t ")] + lines[7:]):
+        paths.subset_ids_urls.write_text("".join(damaged))
+        assert verify.subset_problems(paths, size=12, repeats=3, rules=RULES) == [
+            "subset_ids_urls.tsv does not list the rows of subset.parquet"]
+    paths.subset_ids_urls.write_bytes(good_tsv)
+    table = pq.read_table(paths.subset)
+    captions = table["caption"].to_pylist()
+    captions[9] += " (edited)"  # in the third batch of four rows
+    pq.write_table(table.set_column(2, "caption", pa.array(captions, pa.string())), paths.subset)
+    problems = verify.subset_problems(paths, size=12, repeats=3, rules=RULES)
+    assert len(problems) == 1 and "subset.parquet (12 rows) is not the first 12 valid rows" in problems[0]
+
+
+def test_the_index_check_streams_the_index_and_finds_each_problem(shards, tmp_path, monkeypatch):
+    from mm_assets.datasets.cc3m import verify
+
+    monkeypatch.setattr(verify, "BATCH_ROWS", 7)  # an order broken across a batch boundary is seen too
+    paths = Cc3mPaths(tmp_path / "cc3m")
+    shutil.copytree(shards[0].root, paths.root)
+    assert verify.index_problems(paths) == []
+    table = pq.read_table(paths.index)
+    metadata = {k: v for k, v in pq.ParquetFile(paths.index).metadata.metadata.items() if k != b"ARROW:schema"}
+    ids, captions = table["row_id"].to_pylist(), table["caption"].to_pylist()
+    ids[7], ids[6] = ids[6], ids[7]  # rows 6 and 7 swapped: the two sides of the first batch boundary
+    captions[12] = "   "
+    with pq.ParquetWriter(paths.index, table.schema) as writer:
+        writer.write_table(pa.table({"row_id": ids, "caption": captions, "url": table["url"]}, schema=table.schema))
+        writer.add_key_value_metadata(metadata)
+    assert verify.index_problems(paths) == ["row ids are not strictly increasing (file order)",
+                                            "1 rows with an empty caption"]

@@ -35,6 +35,7 @@ def test_chain_in_process(tmp_path, bpe_dir):
         )
         index = materialize(["gpt2_bpe", "cc3m_index"], instance=instance, **resources)
         assert _metadata(index, "cc3m_index")["shards"].value == 3
+        assert "no shard checked yet" in _metadata(index, "cc3m_index")["shards_to_cache_why"].value
         assert sorted(instance.get_dynamic_partitions("cc3m_shards")) == ["00000", "00001", "00002"]
         with pytest.raises(dg.Failure, match="more shard"):
             materialize(["cc3m_image_cache"], partition_key="00000", instance=instance, **resources)
@@ -43,6 +44,8 @@ def test_chain_in_process(tmp_path, bpe_dir):
             result = materialize(["cc3m_availability", "cc3m_image_cache"], partition_key=shard, instance=instance,
                                  **resources)
             assert all(check.passed for check in check_results(result).values())
+            checked = _metadata(result, "cc3m_availability")
+            assert checked["shards_checked"].value == int(shard) + 1 and checked["shards_to_cache"].value >= 1
         rerun = materialize(["cc3m_image_cache"], partition_key="00000", instance=instance, **resources)
         assert _metadata(rerun, "cc3m_image_cache")["reused_existing_shard"].value is True
         bpe = resources["storage"].layout.gpt2_bpe_dir

@@ -28,6 +28,7 @@ def test_a_tick_requests_a_run_for_every_registered_shard():
         assert sorted(request.partition_key for request in requests) == shards
         assert len({request.run_key for request in requests}) == len(shards)
         assert all(request.run_key.startswith("20261130T040000Z-") for request in requests)
+        assert all(request.tags["dagster/priority"] == "-1" for request in requests)  # after the image cache's
         job = defs.resolve_job_def(schedule.job_name)
         assert [key.to_user_string() for key in job.asset_layer.executable_asset_keys] == ["cc3m_availability"]
         valid = set(job.partitions_def.get_partition_keys(dynamic_partitions_store=instance))
