@@ -75,12 +75,17 @@ def test_sizes_classes_and_the_unreadable_image(indexed):
 def test_a_rerun_keeps_finished_shards_and_redoes_a_changed_one(indexed):
     shards, paths, _ = indexed
     before = paths.index.read_bytes()
-    again = build_index(shards, paths, workers=1)
-    assert (again.shards_reused, again.shards_done) == (3, 0) and paths.index.read_bytes() == before
+    parts = {s.name: paths.part(s.name).stat().st_mtime_ns for s in shards.shards}
     raw = paths.raw_shard("validation-00000-of-00001")
-    raw.write_bytes(raw.read_bytes())  # a refetch: same bytes, a new file
-    redone = build_index(shards, paths, workers=1)
-    assert (redone.shards_reused, redone.shards_done) == (2, 1) and paths.index.read_bytes() == before
+    raw.write_bytes(raw.read_bytes())  # a refetch of the same bytes: the part records the sha256, kept
+    build_index(shards, paths, workers=1)
+    assert {s.name: paths.part(s.name).stat().st_mtime_ns for s in shards.shards} == parts
+    assert paths.index.read_bytes() == before
+    pq.write_table(pq.read_table(raw), raw, row_group_size=3)  # the same rows in another file: redone
+    build_index(shards, paths, workers=1)
+    after = {s.name: paths.part(s.name).stat().st_mtime_ns for s in shards.shards}
+    assert [name for name in parts if after[name] != parts[name]] == ["validation-00000-of-00001"]
+    assert paths.index.read_bytes() == before
 
 
 def test_a_label_that_disagrees_is_left_out_and_listed(imagenet_mirror, tmp_path):
@@ -105,5 +110,6 @@ def test_missing_raw_shards_are_named(imagenet_mirror, tmp_path):
 
     shards, paths = _prepare(imagenet_mirror, tmp_path)
     paths.raw_shard("train-00001-of-00002").unlink()
-    with pytest.raises(ImagenetIndexError, match="1 raw shard.* train-00001-of-00002; materialize imagenet_raw"):
+    with pytest.raises(ImagenetIndexError, match="train-00001-of-00002.parquet is missing; materialize imagenet_raw "
+                                                 "for train-00001-of-00002"):
         build_index(shards, paths, workers=1)
