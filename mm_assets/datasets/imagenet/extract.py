@@ -5,8 +5,10 @@ A shard is done in three passes over its parquet file, a batch of rows at a time
 bounded by the batch window, whatever the shard's size):
 
 1. every row is checked (`check_row`: name, label, a full decode) and its bytes hashed;
-2. the kept rows' images are written: temp file, `fsync`, then linked or renamed into place; at
-   the end the folders written to are fsynced (never a global `sync`);
+2. the kept rows' images are written: temp file, then linked or renamed into place; then every
+   file written and every folder written to is fsynced (never a global `sync`). Until the part is
+   committed nothing relies on them: a crash before it redoes the shard, which compares each file
+   already there with its sha256;
 3. every image written is read back and compared with the size and sha256 of pass 1.
 
 Only then is the part committed (atomically): the shard's index rows in file order, each image's
@@ -53,6 +55,7 @@ PART_SCHEMA = INDEX_SCHEMA.append(pa.field("size", pa.int64())).append(pa.field(
 RULES_VERSION = 2
 PART_KEY = b"mm_assets_part"
 BATCH_ROWS = 64
+FSYNC_THREADS = 32
 
 
 class ShardExtractionError(Exception):
@@ -149,6 +152,7 @@ class _ImagePlacer:
     def __init__(self, paths: ImagenetPaths, shard: str, claims: Claims) -> None:
         self._paths, self._shard, self._claims = paths, shard, claims
         self._folders: set[Path] = set()
+        self._files: list[Path] = []
         self._lock = threading.Lock()
         self.written = self.present = self.superseded = 0
 
@@ -166,8 +170,6 @@ class _ImagePlacer:
         temp = folder / f".tmp-{target.name}.{self._shard}"
         with open(temp, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
         outcome = "written"
         try:
             os.link(temp, target)  # never replaces: a file already there is decided below
@@ -182,10 +184,24 @@ class _ImagePlacer:
                     os.replace(temp, target)
         with self._lock:
             setattr(self, outcome, getattr(self, outcome) + 1)
+            if outcome == "written":
+                self._files.append(target)
 
-    def sync_folders(self) -> None:
+    def sync(self) -> None:
+        """Make every file written and every new name durable. The fsyncs wait on the disk, not the
+        CPU: many at once let the file system commit them together."""
+        for _ in ordered_map(_fsync_file, self._files, workers=FSYNC_THREADS):
+            pass
         for folder in sorted(self._folders):
             fsync_dir(folder)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def remove_stale_image_temps(paths: ImagenetPaths, shard: str) -> int:
@@ -293,7 +309,7 @@ def extract_shard(shard: Shard, raw: Path, paths: ImagenetPaths, order: list[str
     for done in ordered_map(lambda job: _write_numbered(job, writes, rows["sha256"], placer), numbered,
                             workers=workers):
         progress.advance(done)
-    placer.sync_folders()
+    placer.sync()
     progress.finish()
 
     table = pa.table(rows, schema=PART_SCHEMA)
