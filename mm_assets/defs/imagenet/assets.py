@@ -177,13 +177,16 @@ def imagenet_images(
     raw = paths.raw_shard(shard.name)
     workers = compute.worker_count
     with sole_writer(context, paths.part(shard.name), paths.part(shard.name), paths.claims(shard.name)):
-        part, problems = _intact_part(paths, shards, shard.name, workers)
         record = RawRecord.of(raw) if raw.is_file() else None
+        part = read_part(paths.part(shard.name))
+        problems = [f"{paths.part(shard.name)} is missing or was made under other rules"] if part is None else (
+            image_problems(paths, part, [s.name for s in shards.shards], workers=workers)
+            if record is None or part.raw.same_file(record) else [f"{raw} is not the file the part was made from"])
         extracted = None
-        if part is not None and not problems and (record is None or part.raw.same_file(record)):
+        if not problems:
             context.log.info(f"{shard.name}: its part and its {part.table.num_rows:,} images are intact; kept")
         elif record is None:
-            why = problems[0] if part is not None else f"{paths.part(shard.name)} is missing"
+            why = problems[0]
             raise dg.Failure(f"{raw} is missing ({why}); materialize imagenet_raw for partition {shard.name} "
                              "(it fetches the shard again), then imagenet_images for it", allow_retries=False)
         else:
