@@ -113,3 +113,31 @@ def test_missing_raw_shards_are_named(imagenet_mirror, tmp_path):
     with pytest.raises(ImagenetIndexError, match="train-00001-of-00002.parquet is missing; materialize imagenet_raw "
                                                  "for train-00001-of-00002"):
         build_index(shards, paths, workers=1)
+
+
+def test_index_rows_and_order_computed_independently_from_the_mirror(indexed):
+    """Shard order (train shards, then validation), each shard's rows in file order; a row is kept
+    when Pillow loads it whole; path, synset, label and size from the name, the pinned list and Pillow."""
+    import io
+
+    from PIL import Image
+
+    from mm_assets.datasets.imagenet.synsets import SYNSETS_FILE
+
+    shards, paths, _ = indexed
+    synsets = SYNSETS_FILE.read_text().split()
+    expected = []
+    for shard in shards.shards:
+        for image, label in zip(*(pq.read_table(paths.raw_shard(shard.name)).column(c).to_pylist()
+                                  for c in ("image", "label"))):
+            try:
+                with Image.open(io.BytesIO(image["bytes"])) as decoded:
+                    decoded.load()
+                    width, height = decoded.size
+            except OSError:
+                continue
+            stem, synset = image["path"].removesuffix(".JPEG").rsplit("_", 1)
+            assert synsets.index(synset) == label
+            expected.append({"split": shard.split, "path": f"imagenet/{shard.split}/{synset}/{stem}.JPEG",
+                             "synset": synset, "label": label, "width": width, "height": height})
+    assert pq.read_table(paths.index).to_pylist() == expected
