@@ -142,3 +142,55 @@ def test_a_name_two_shards_share_holds_the_later_shards_bytes_in_any_order(mirro
     for name in order:  # the earlier shard's row lost to a later claim: not damage
         assert image_problems(paths, read_part(paths.part(name)), order, workers=1) == []
     assert not list(target.parent.glob(".tmp-*"))
+
+
+KILL_MID_SHARD = """
+import os, signal, sys
+from pathlib import Path
+from mm_assets.datasets.imagenet import extract
+from mm_assets.datasets.imagenet.paths import ImagenetPaths
+from mm_assets.datasets.imagenet.shards import ShardList
+
+root, name, order = Path(sys.argv[1]), sys.argv[2], sys.argv[3].split(",")
+placed = 0
+place = extract._ImagePlacer.place
+
+def place_then_die(self, *args):
+    global placed
+    place(self, *args)
+    placed += 1
+    if placed == 3:  # mid-shard, images on disk, no part yet: as `kill -9` would leave it
+        os.kill(os.getpid(), signal.SIGKILL)
+
+extract._ImagePlacer.place = place_then_die
+paths = ImagenetPaths(root / "imagenet")
+shard = ShardList.load(root / "shards.json").by_name()[name]
+extract.extract_shard(shard, paths.raw_shard(name), paths, order, workers=1)
+"""
+
+
+def test_a_shard_killed_mid_way_is_redone_alone(imagenet_mirror, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    shards, paths, order = _prepare(imagenet_mirror, tmp_path)
+    shards.save(tmp_path / "shards.json")
+    for name in (TRAIN[0], order[2]):
+        _extract(shards, paths, order, name)
+    stamp = {path: (path.stat().st_ino, path.stat().st_mtime_ns)
+             for path in [paths.part(TRAIN[0]), paths.part(order[2]), *paths.root.rglob("*.JPEG")]}
+    killed = subprocess.run([sys.executable, "-c", KILL_MID_SHARD, str(tmp_path), TRAIN[1], ",".join(order)],
+                            capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert not paths.part(TRAIN[1]).exists()
+    written = [p for p in paths.root.rglob("*.JPEG") if p not in stamp]
+    assert len(written) == 3  # the killed shard's images so far
+    leftover = written[0].parent / f".tmp-left-by-the-kill.JPEG.{TRAIN[1]}"
+    leftover.write_bytes(b"half")  # what a kill between write and rename leaves
+
+    redone = _extract(shards, paths, order, TRAIN[1])  # the rerun of that partition only
+    assert (redone.present, redone.written, redone.stale_temps_removed) == (3, 7, 1)
+    assert {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in stamp} == stamp  # others untouched
+    assert image_problems(paths, redone.part, order, workers=1) == []
+    assert not list(paths.root.rglob(".tmp-*"))
