@@ -14,18 +14,14 @@ from mm_assets.datasets.imagenet.extract import (
 )
 from mm_assets.datasets.imagenet.index import merge_index
 from mm_assets.datasets.imagenet.paths import ImagenetPaths
-from mm_assets.datasets.imagenet.shards import listed_files, shard_list
 from mm_assets.datasets.imagenet.synsets import parse_image_name
+from mm_assets_tests.datasets.imagenet.raw_shards import install_raw_shards
 
 TRAIN = ("train-00000-of-00002", "train-00001-of-00002")
 
 
 def _prepare(mirror, root):
-    shards = shard_list(str(mirror), listed_files(str(mirror)))
-    paths = ImagenetPaths(root / "imagenet")
-    for shard in shards.shards:
-        paths.raw_shard(shard.name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(mirror / shard.hub_path, paths.raw_shard(shard.name))
+    shards, paths = install_raw_shards(mirror, root)
     return shards, paths, [s.name for s in shards.shards]
 
 

@@ -1,26 +1,13 @@
 """The ImageFolder index: labels checked against the hub's label column and the synsets in the
 file names, bytes unchanged, unreadable images counted and listed, resume shard by shard."""
 
-import shutil
-
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from mm_assets.datasets.imagenet.index import build_index, unreadable
-from mm_assets.datasets.imagenet.paths import ImagenetPaths
-from mm_assets.datasets.imagenet.shards import listed_files, shard_list
 from mm_assets.datasets.imagenet.synsets import label_of_synset, parse_image_name
-
-
-def _prepare(mirror, root):
-    """The mirror's shards copied to where imagenet_raw puts them."""
-    shards = shard_list(str(mirror), listed_files(str(mirror)))
-    paths = ImagenetPaths(root / "imagenet")
-    for shard in shards.shards:
-        paths.raw_shard(shard.name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(mirror / shard.hub_path, paths.raw_shard(shard.name))
-    return shards, paths
+from mm_assets_tests.datasets.imagenet.raw_shards import install_raw_shards
 
 
 def _hub_rows(paths, shards):
@@ -35,7 +22,7 @@ def _hub_rows(paths, shards):
 @pytest.fixture(scope="module")
 def indexed(imagenet_mirror, tmp_path_factory):
     root = tmp_path_factory.mktemp("imagenet_data")
-    shards, paths = _prepare(imagenet_mirror, root)
+    shards, paths = install_raw_shards(imagenet_mirror, root)
     return shards, paths, build_index(shards, paths, workers=2)
 
 
@@ -89,7 +76,7 @@ def test_a_rerun_keeps_finished_shards_and_redoes_a_changed_one(indexed):
 
 
 def test_a_label_that_disagrees_is_left_out_and_listed(imagenet_mirror, tmp_path):
-    shards, paths = _prepare(imagenet_mirror, tmp_path)
+    shards, paths = install_raw_shards(imagenet_mirror, tmp_path)
     raw = paths.raw_shard("validation-00000-of-00001")
     table = pq.read_table(raw)
     labels = table.column("label").to_pylist()
@@ -108,7 +95,7 @@ def test_a_label_that_disagrees_is_left_out_and_listed(imagenet_mirror, tmp_path
 def test_missing_raw_shards_are_named(imagenet_mirror, tmp_path):
     from mm_assets.datasets.imagenet.index import ImagenetIndexError
 
-    shards, paths = _prepare(imagenet_mirror, tmp_path)
+    shards, paths = install_raw_shards(imagenet_mirror, tmp_path)
     paths.raw_shard("train-00001-of-00002").unlink()
     with pytest.raises(ImagenetIndexError, match="train-00001-of-00002.parquet is missing; materialize imagenet_raw "
                                                  "for train-00001-of-00002"):
