@@ -139,8 +139,8 @@ run --select imagenet_shard_list
 shards=$("$VENV/bin/python" -c "
 from dagster import DagsterInstance
 print(' '.join(DagsterInstance.get().get_dynamic_partitions('imagenet_shards')))")
-for shard in $shards; do
-  run --select imagenet_raw --partition "$shard"
+for shard in $shards; do  # each shard downloaded, extracted, verified, then its parquet released
+  run --select imagenet_raw,imagenet_images --partition "$shard"
 done
 run --select imagenet_index
 for task in $("$VENV/bin/python" -c "from mm_assets.datasets.glue.tasks import PARTITION_KEYS; print(' '.join(PARTITION_KEYS))"); do
@@ -163,6 +163,10 @@ def check_line(asset, name, partition=None):
     return f"{name}: {execution.status.value}" + (" (a warning: the sample is not the full ImageNet)" if warn else "")
 for name in ("labels_agree_with_synsets", "every_row_accounted_for", "folders_match_index", "official_split_sizes"):
     print("  check " + check_line("imagenet_index", name))
+shard_checks = instance.event_log_storage.get_asset_check_execution_history(
+    dg.AssetCheckKey(dg.AssetKey("imagenet_images"), "images_match_recorded_hashes"), limit=1000)
+passed = sum(1 for record in shard_checks if record.status.value == "SUCCEEDED")
+print(f"  check images_match_recorded_hashes (per shard): {passed} of {len(shard_checks)} runs passed")
 for task in ("cola", "sst2", "mrpc", "stsb", "qqp", "mnli", "qnli", "rte", "wnli"):
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=dg.AssetKey("glue_fairseq_data"), asset_partitions=[task]), limit=1).records

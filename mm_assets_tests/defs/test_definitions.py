@@ -99,17 +99,20 @@ def test_imagenet_and_glue_contract():
 
     specs = {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}
     graph = defs.resolve_asset_graph()
-    for key in ["imagenet_shard_list", "imagenet_raw", "imagenet_index", "glue_raw", "glue_fairseq_data"]:
+    for key in ["imagenet_shard_list", "imagenet_raw", "imagenet_images", "imagenet_index", "glue_raw",
+                "glue_fairseq_data"]:
         assert key in specs and specs[key].description, key
     assert specs["imagenet_index"].group_name == "imagenet" and specs["glue_fairseq_data"].group_name == "glue"
     raw = graph.get(dg.AssetKey("imagenet_raw")).partitions_def
     assert isinstance(raw, dg.DynamicPartitionsDefinition) and raw.name == "imagenet_shards"
+    assert graph.get(dg.AssetKey("imagenet_images")).partitions_def == raw
     assert graph.get(dg.AssetKey("imagenet_index")).partitions_def is None
-    assert dg.AssetKey("imagenet_raw") in graph.get(dg.AssetKey("imagenet_index")).parent_keys
+    assert dg.AssetKey("imagenet_raw") in graph.get(dg.AssetKey("imagenet_images")).parent_keys
+    assert dg.AssetKey("imagenet_images") in graph.get(dg.AssetKey("imagenet_index")).parent_keys
     assert PARTITION_KEYS == ["cola", "sst2", "mrpc", "stsb", "qqp", "mnli", "qnli", "rte", "wnli"]
     for key in ["glue_raw", "glue_fairseq_data"]:
         assert graph.get(dg.AssetKey(key)).partitions_def.get_partition_keys() == PARTITION_KEYS
     assert {dg.AssetKey("glue_raw"), dg.AssetKey("gpt2_bpe")} <= graph.get(dg.AssetKey("glue_fairseq_data")).parent_keys
     checks = {key.name for key in graph.asset_check_keys}
     assert {"labels_agree_with_synsets", "every_row_accounted_for", "folders_match_index",
-            "official_split_sizes", "fairseq_loads_glue_task"} <= checks
+            "official_split_sizes", "images_match_recorded_hashes", "fairseq_loads_glue_task"} <= checks

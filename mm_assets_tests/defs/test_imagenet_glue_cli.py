@@ -22,7 +22,7 @@ def cli(imagenet_mirror, glue_mirror, bpe_dir, fairseq_python, tmp_path_factory)
     logs = [run_materialize_cli(env, "--select", "gpt2_bpe"),
             run_materialize_cli(env, "--select", "imagenet_shard_list")]
     for shard in ("train-00000-of-00002", "train-00001-of-00002", "validation-00000-of-00001"):
-        logs.append(run_materialize_cli(env, "--select", "imagenet_raw", "--partition", shard))
+        logs.append(run_materialize_cli(env, "--select", "imagenet_raw,imagenet_images", "--partition", shard))
     logs.append(run_materialize_cli(env, "--select", "imagenet_index"))
     for key in TASKS:
         logs.append(run_materialize_cli(env, "--select", "glue_raw,glue_fairseq_data", "--partition", key))
@@ -35,6 +35,8 @@ def test_imagenet_index_and_its_checks(cli):
     assert index.num_rows == 29 and index.column_names == ["split", "path", "synset", "label", "width", "height"]
     for name in ("labels_agree_with_synsets", "every_row_accounted_for", "folders_match_index"):
         assert f"Asset check '{name}' on 'imagenet_index' passed" in log
+    assert log.count("Asset check 'images_match_recorded_hashes' on 'imagenet_images' passed") == 3
+    assert not list((data / "imagenet" / "raw" / "data").glob("*.parquet"))  # released (the default)
 
 
 def test_every_glue_task_and_fairseqs_check(cli):

@@ -41,11 +41,21 @@ class ImagenetPaths:
 
     @property
     def parts_dir(self) -> Path:
-        """One finished shard's rows each: what a resumed run keeps."""
+        """One finished shard's rows each: what a rerun keeps, and what the index merges."""
         return self.root / "index_parts"
 
     def part(self, name: str) -> Path:
+        """A shard's rows, with each written image's size and sha256 and the raw file's record."""
         return self.parts_dir / f"{name}.parquet"
+
+    def claims(self, name: str) -> Path:
+        """The image paths a shard writes, published before it writes any (see `extract`)."""
+        return self.parts_dir / f"{name}.paths"
+
+    @property
+    def claims_lock(self) -> Path:
+        """Held only while a shard decides whether to replace an image another shard wrote."""
+        return self.parts_dir / "claims.lock"
 
     @property
     def synsets(self) -> Path:

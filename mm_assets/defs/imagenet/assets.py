@@ -1,13 +1,18 @@
-"""ImageNet-1k: the shard list -> raw parquet shards (one partition each) -> the ImageFolder index."""
+"""ImageNet-1k: the shard list -> raw parquet shards -> each shard's images (one partition per shard each)
+-> the merged index."""
 
 import dagster as dg
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from mm_assets.datasets.imagenet.index import (
-    INDEX_SCHEMA, LABEL_REASONS, ImagenetIndexError, build_index, dropped_table, unreadable,
+from mm_assets.datasets.imagenet.extract import (
+    PART_SCHEMA, Part, RawRecord, ShardExtractionError, extract_shard, image_problems, read_part, release_raw,
 )
-from mm_assets.datasets.imagenet.paths import SPLITS
-from mm_assets.datasets.imagenet.shards import ShardList, ShardListError, listed_files, shard_list, verify_shard
+from mm_assets.datasets.imagenet.index import (
+    INDEX_SCHEMA, LABEL_REASONS, ImagenetIndexError, dropped_table, merge_index, unreadable,
+)
+from mm_assets.datasets.imagenet.paths import SPLITS, ImagenetPaths
+from mm_assets.datasets.imagenet.shards import Shard, ShardList, ShardListError, listed_files, shard_list, verify_shard
 from mm_assets.datasets.imagenet.synsets import CLASS_COUNT, pinned_synsets
 from mm_assets.defs.shared.metadata import table_metadata
 from mm_assets.defs.shared.raw_files import fetch_or_reuse, verified_markdown
@@ -85,6 +90,23 @@ class RawShardConfig(dg.Config):
     force_download: bool = False
 
 
+def _shard_of(context: dg.AssetExecutionContext, shards: ShardList) -> Shard:
+    name = context.partition_key
+    by_name = shards.by_name()
+    if name not in by_name:
+        raise dg.Failure(f"shard {name} is not in the current shard list; materialize imagenet_shard_list "
+                         "(it removes stale partitions)", allow_retries=False)
+    return by_name[name]
+
+
+def _intact_part(paths: ImagenetPaths, shards: ShardList, name: str, workers: int) -> tuple[Part | None, list[str]]:
+    """The shard's current part and what is wrong with its images now (nothing: they are intact)."""
+    part = read_part(paths.part(name))
+    if part is None:
+        return None, [f"{paths.part(name)} is missing or was made under other rules"]
+    return part, image_problems(paths, part, [s.name for s in shards.shards], workers=workers)
+
+
 @dg.asset(
     key="imagenet_raw",
     group_name="imagenet",
@@ -95,23 +117,33 @@ class RawShardConfig(dg.Config):
     description="One parquet shard of ILSVRC/imagenet-1k (hub: gated, HF_TOKEN needed), resumed "
     "with HTTP Range requests and renamed into place only once verified: the announced size, the "
     "sha256 the hub lists (and sends as X-Linked-ETag), and a parquet check (footer, columns "
-    f"image{{bytes,path}} and label, every row group decoded) ({RULES}, 'ImageNet').",
+    "image{bytes,path} and label, every row group decoded). With MM_RAW_FILES=release, a shard that "
+    "imagenet_images extracted and then released is not fetched again while its images match the "
+    f"sizes and sha256 recorded in its part ({RULES}, 'ImageNet'; docs/imagenet.md).",
 )
 @retry_only_what_can_heal
 def imagenet_raw(
     context: dg.AssetExecutionContext, config: RawShardConfig, storage: StorageResource, http: HttpResource,
-    imagenet_source: ImagenetSource,
+    compute: ComputeResource, imagenet_source: ImagenetSource,
 ) -> dg.MaterializeResult:
-    shards = load_shard_list(storage).by_name()
-    name = context.partition_key
-    if name not in shards:
-        raise dg.Failure(f"shard {name} is not in the current shard list; materialize imagenet_shard_list "
-                         "(it removes stale partitions)", allow_retries=False)
-    shard = shards[name]
-    dest = storage.layout.imagenet.raw_shard(name)
+    shards = load_shard_list(storage)
+    shard = _shard_of(context, shards)
+    paths = storage.layout.imagenet
+    dest = paths.raw_shard(shard.name)
+
+    def released() -> tuple[int, str] | None:
+        part, problems = _intact_part(paths, shards, shard.name, compute.worker_count)
+        if part is None or problems or (shard.sha256 and part.raw.sha256 != shard.sha256):
+            if part is not None and problems:
+                context.log.warning(f"{shard.name} was released, but its images no longer match its part "
+                                    f"({problems[0]}): fetched again")
+            return None
+        return part.raw.size, part.raw.sha256
+
     raw = fetch_or_reuse(context, http, imagenet_source.url, shard.hub_path, dest, verify=verify_shard,
-                         expected_sha256=shard.sha256, force=config.force_download)
-    rows = pq.ParquetFile(dest).metadata.num_rows
+                         expected_sha256=shard.sha256, force=config.force_download,
+                         released=released if storage.release_raw else None)
+    rows = read_part(paths.part(shard.name)).raw.rows if raw.released else pq.ParquetFile(dest).metadata.num_rows
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(dest)),
         "source": imagenet_source.url,
@@ -120,6 +152,75 @@ def imagenet_raw(
         **raw.metadata(),
         "verified": verified_markdown(raw.verified),
     })
+
+
+@dg.asset(
+    key="imagenet_images",
+    group_name="imagenet",
+    partitions_def=imagenet_shards,
+    deps=[imagenet_raw],
+    kinds={"jpeg", "parquet"},
+    description="One shard's images, bytes unchanged, in torchvision's ImageFolder layout "
+    "(imagenet/{train,val}/<synset>/<original file name>), each checked (name, label, a full "
+    "decode), written with fsync, read back and compared with its sha256; then the shard's part "
+    "imagenet/index_parts/<shard>.parquet (its index rows, each image's size and sha256, what was left "
+    "out, the raw file's size, sha256 and rows). A shard whose part and images are intact is kept; with "
+    f"MM_RAW_FILES=release its raw parquet is then removed ({RULES}, 'ImageNet'; docs/imagenet.md).",
+)
+def imagenet_images(
+    context: dg.AssetExecutionContext, storage: StorageResource, compute: ComputeResource,
+) -> dg.MaterializeResult:
+    shards = load_shard_list(storage)
+    shard = _shard_of(context, shards)
+    paths = storage.layout.imagenet
+    raw = paths.raw_shard(shard.name)
+    workers = compute.worker_count
+    with sole_writer(context, paths.part(shard.name), paths.part(shard.name), paths.claims(shard.name)):
+        record = RawRecord.of(raw) if raw.is_file() else None
+        part = read_part(paths.part(shard.name))
+        problems = [f"{paths.part(shard.name)} is missing or was made under other rules"] if part is None else (
+            image_problems(paths, part, [s.name for s in shards.shards], workers=workers)
+            if record is None or part.raw.same_file(record) else [f"{raw} is not the file the part was made from"])
+        extracted = None
+        if not problems:
+            context.log.info(f"{shard.name}: its part and its {part.table.num_rows:,} images are intact; kept")
+        elif record is None:
+            why = problems[0]
+            raise dg.Failure(f"{raw} is missing ({why}); materialize imagenet_raw for partition {shard.name} "
+                             "(it fetches the shard again), then imagenet_images for it", allow_retries=False)
+        else:
+            try:
+                extracted = extract_shard(shard, raw, paths, [s.name for s in shards.shards], workers=workers,
+                                          log=context.log.info, record=record)
+            except ShardExtractionError as exc:
+                raise dg.Failure(str(exc), allow_retries=False) from exc
+            part = extracted.part
+        released = storage.release_raw and release_raw(raw)
+    if released:
+        context.log.info(f"{raw} released (MM_RAW_FILES=release); its size, sha256 and rows stay in the part")
+    label_problems = [d for d in part.dropped if d.reason in LABEL_REASONS]
+    bad_images = [d for d in part.dropped if d.reason not in LABEL_REASONS]
+    metadata: dict = {
+        **table_metadata(paths.part(shard.name), PART_SCHEMA, part.table.num_rows),
+        "split": shard.split,
+        "images": part.table.num_rows,
+        "images_bytes": int(pc.sum(part.table.column("size")).as_py() or 0),
+        "left_out": len(part.dropped),
+        "unreadable_images": len(bad_images),
+        "label_disagreements": len(label_problems),
+        "left_out_list": dg.MetadataValue.md(dropped_table(part.dropped)),
+        "extracted": extracted is not None,
+        "images_written": extracted.written if extracted else 0,
+        "images_already_in_place": extracted.present if extracted else part.table.num_rows,
+        "images_superseded_by_a_later_shard": extracted.superseded if extracted else 0,
+        "raw_rows": part.raw.rows,
+        "raw_bytes": part.raw.size,
+        "raw_sha256": part.raw.sha256,
+        "raw_released": released or not raw.exists(),
+    }
+    for reason in sorted({d.reason for d in part.dropped}):
+        metadata[f"dropped_{reason}"] = sum(1 for d in part.dropped if d.reason == reason)
+    return dg.MaterializeResult(metadata=metadata)
 
 
 def _per_class_table(summary) -> str:
@@ -141,24 +242,21 @@ def _per_class_table(summary) -> str:
 @dg.asset(
     key="imagenet_index",
     group_name="imagenet",
-    deps=[imagenet_raw],
-    kinds={"parquet", "jpeg"},
-    description="Every train and validation image, bytes unchanged, in torchvision's ImageFolder "
-    "layout (imagenet/{train,val}/<synset>/<original file name>) and indexed in "
-    "imagenet/index.parquet (split, path, synset, label, width, height). The label is the 0-999 "
-    "position of the synset in the sorted synset list, checked against the hub's label column and "
-    "the synset in the file name; images that do not decode fully are left out, counted and listed "
-    f"(imagenet/dropped.tsv). Resumes shard by shard ({RULES}, 'ImageNet').",
+    deps=[imagenet_images],
+    kinds={"parquet"},
+    description="imagenet/index.parquet (split, path, synset, label, width, height): every shard's "
+    "part (imagenet_images, one partition per shard) merged in shard order, train then validation, "
+    "each shard's rows in file order; with imagenet/synsets.txt (line i: label i) and "
+    "imagenet/dropped.tsv (every image left out, with its reason). The label is the 0-999 position of "
+    "the synset in the sorted synset list, checked against the hub's label column and the synset in "
+    f"the file name ({RULES}, 'ImageNet'; docs/imagenet.md).",
 )
-def imagenet_index(
-    context: dg.AssetExecutionContext, storage: StorageResource, compute: ComputeResource,
-) -> dg.MaterializeResult:
+def imagenet_index(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
     shards = load_shard_list(storage)
     paths = storage.layout.imagenet
     try:
-        parts = [paths.part(shard.name) for shard in shards.shards]
-        with sole_writer(context, paths.index, paths.index, paths.synsets, paths.dropped, *parts):
-            summary = build_index(shards, paths, workers=compute.worker_count, log=context.log.info)
+        with sole_writer(context, paths.index, paths.index, paths.synsets, paths.dropped):
+            summary = merge_index(shards, paths)
     except ImagenetIndexError as exc:
         raise dg.Failure(str(exc), allow_retries=False) from exc
     label_problems = [d for d in summary.dropped if d.reason in LABEL_REASONS]
@@ -179,8 +277,7 @@ def imagenet_index(
         "unreadable": dg.MetadataValue.md(dropped_table(bad_images)),
         "label_disagreements": len(label_problems),
         "label_problems": dg.MetadataValue.md(dropped_table(label_problems)),
-        "shards_indexed": summary.shards_done,
-        "shards_kept_from_earlier_run": summary.shards_reused,
+        "shards_merged": summary.shards,
     }
     for split in SPLITS:
         present, low, high = summary.class_range(split)

@@ -8,15 +8,45 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from mm_assets.datasets.imagenet.extract import image_problems, read_part
 from mm_assets.datasets.imagenet.index import LABEL_REASONS
 from mm_assets.datasets.imagenet.paths import SPLITS, ImagenetPaths
 from mm_assets.datasets.imagenet.shards import ShardList
 from mm_assets.datasets.imagenet.synsets import CLASS_COUNT, label_of_synset
-from mm_assets.defs.shared.resources import StorageResource
+from mm_assets.defs.shared.resources import ComputeResource, StorageResource
 
 # What the real ILSVRC 2012 data holds (the hub's train and validation splits).
 OFFICIAL_SIZES = {"train": 1_281_167, "val": 50_000}
 REDO = "materialize imagenet_index again"
+
+
+@dg.asset_check(
+    asset="imagenet_images", name="images_match_recorded_hashes", blocking=True,
+    description="Per shard: every image the shard wrote is in its folder with the size and sha256 its "
+    "part records (taken from the raw bytes), and the raw file's rows equal the images kept plus the "
+    "images left out. This is what proves a shard whose raw parquet was released.",
+)
+def images_match_recorded_hashes(context: dg.AssetCheckExecutionContext, storage: StorageResource,
+                                 compute: ComputeResource) -> dg.AssetCheckResult:
+    if not context.has_partition_key:
+        return dg.AssetCheckResult(passed=False, metadata={"problems": "run per partition (shard)"})
+    paths = storage.layout.imagenet
+    name = context.partition_key
+    redo = (f"materialize imagenet_images for {name} again (with a released raw file, imagenet_raw for "
+            f"{name} first: it fetches the shard again)")
+    part = read_part(paths.part(name))
+    if part is None or not paths.shard_list.is_file():
+        return dg.AssetCheckResult(passed=False, metadata={"problems": f"{paths.part(name)} is missing; {redo}"})
+    order = [shard.name for shard in ShardList.load(paths.shard_list).shards]
+    problems = image_problems(paths, part, order, workers=compute.worker_count)
+    if part.raw.rows != part.table.num_rows + len(part.dropped):
+        problems.append(f"{part.raw.rows:,} raw rows, but {part.table.num_rows:,} kept + {len(part.dropped):,} "
+                        "left out")
+    if problems:
+        problems.append(redo)
+    return dg.AssetCheckResult(passed=not problems, metadata={
+        "images_checked": part.table.num_rows, "raw_file_present": paths.raw_shard(name).is_file(),
+        "problems": "\n".join(problems) or "none"})
 
 
 def _index(paths: ImagenetPaths) -> pa.Table | None:
@@ -66,8 +96,9 @@ def labels_agree_with_synsets(storage: StorageResource) -> dg.AssetCheckResult:
 
 @dg.asset_check(
     asset="imagenet_index", name="every_row_accounted_for", blocking=True,
-    description="The raw shards' rows (train and validation) equal the images indexed plus the "
-    "images left out, per split: nothing was lost silently.",
+    description="The raw shards' rows (train and validation, as recorded in each shard's part when it "
+    "was extracted) equal the images indexed plus the images left out, per split: nothing was lost "
+    "silently.",
 )
 def every_row_accounted_for(storage: StorageResource) -> dg.AssetCheckResult:
     paths = storage.layout.imagenet
@@ -77,11 +108,11 @@ def every_row_accounted_for(storage: StorageResource) -> dg.AssetCheckResult:
     shards = ShardList.load(paths.shard_list)
     raw: dict[str, int] = defaultdict(int)
     for shard in shards.shards:
-        path = paths.raw_shard(shard.name)
-        if not path.is_file():
+        part = read_part(paths.part(shard.name))  # the raw file's rows, recorded (it may be released)
+        if part is None:
             return dg.AssetCheckResult(passed=False, metadata={
-                "problems": f"{path} is missing; materialize imagenet_raw for {shard.name}"})
-        raw[shard.split] += pq.ParquetFile(path).metadata.num_rows
+                "problems": f"{paths.part(shard.name)} is missing; materialize imagenet_images for {shard.name}"})
+        raw[shard.split] += part.raw.rows
     shard_split = {shard.name: shard.split for shard in shards.shards}
     dropped: dict[str, int] = defaultdict(int)
     for row in _dropped_rows(paths):
@@ -97,8 +128,8 @@ def every_row_accounted_for(storage: StorageResource) -> dg.AssetCheckResult:
 @dg.asset_check(
     asset="imagenet_index", name="folders_match_index", blocking=True,
     description="Each split's ImageFolder holds exactly the index's files (no file missing, none "
-    "extra that ImageFolder would also load), each index path is unique, and the sizes a sample of "
-    "files has on disk are those the raw shards hold.",
+    "extra that ImageFolder would also load) and each index path is unique (each file's bytes: "
+    "imagenet_images' check images_match_recorded_hashes).",
 )
 def folders_match_index(storage: StorageResource) -> dg.AssetCheckResult:
     paths = storage.layout.imagenet
@@ -108,7 +139,8 @@ def folders_match_index(storage: StorageResource) -> dg.AssetCheckResult:
     problems = []
     unique = pc.count_distinct(table.column("path")).as_py()
     if unique != table.num_rows:
-        problems.append(f"{table.num_rows - unique} duplicate path(s) in the index; {REDO}")
+        problems.append(f"{table.num_rows - unique} duplicate path(s) in the index: two hub rows name the same "
+                        "file (the last one's bytes are kept); the mirror needs fixing")
     expected: dict[str, set[str]] = defaultdict(set)
     for path in table.column("path").to_pylist():
         split, synset, name = path.split("/")[-3:]
@@ -124,7 +156,8 @@ def folders_match_index(storage: StorageResource) -> dg.AssetCheckResult:
         missing, extra = missing + len(lost), extra + len(surplus)
         examples += [f"missing {folder}/{n}" for n in sorted(lost)[:2]] + [f"extra {folder}/{n}" for n in sorted(surplus)[:2]]
     if missing:
-        problems.append(f"{missing} indexed file(s) missing from the folders; {REDO}")
+        problems.append(f"{missing} indexed file(s) missing from the folders; materialize imagenet_images for "
+                        "their shards (its check images_match_recorded_hashes names them), then imagenet_index")
     if extra:
         problems.append(f"{extra} file(s) in the folders that the index does not hold (ImageFolder would "
                         "load them); remove them or materialize imagenet_index again")

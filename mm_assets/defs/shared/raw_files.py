@@ -3,10 +3,13 @@
 A file an earlier materialization kept is checked again (its format, and the sha256 the source
 publishes or that materialization recorded) before it is reused; one that fails is fetched again.
 A hub refusal (401/403) becomes a message that says what to do (accept the terms, set HF_TOKEN).
+A file that `MM_RAW_FILES=release` removed is not fetched again while the outputs made from it
+still match what was recorded (the caller's `released` says so, with the file's size and sha256).
 """
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Optional
 
 import dagster as dg
 
@@ -34,6 +37,7 @@ class RawFile:
     reused: bool
     resumed_from: int
     verified: tuple[str, ...]
+    released: bool = False  # removed after its outputs were verified; size and sha256 are the recorded ones
 
     def metadata(self, prefix: str = "") -> dict:
         return {
@@ -41,6 +45,7 @@ class RawFile:
             f"{prefix}sha256": self.sha256,
             f"{prefix}reused_existing_file": self.reused,
             f"{prefix}resumed_from_byte": self.resumed_from,
+            f"{prefix}released": self.released,
         }
 
 
@@ -57,8 +62,21 @@ def recorded_metadata(context: dg.AssetExecutionContext, key: str) -> str | None
 
 def fetch_or_reuse(context: dg.AssetExecutionContext, http: HttpResource, source: str, relative: str,
                    dest: Path, *, verify: Verifier, expected_sha256: str | None = None,
-                   recorded_key: str = "sha256", force: bool = False) -> RawFile:
-    """`dest` verified: kept when it passes again, else fetched from `source` (URL or folder)."""
+                   recorded_key: str = "sha256", force: bool = False,
+                   released: Optional[Callable[[], Optional[tuple[int, str]]]] = None) -> RawFile:
+    """`dest` verified: kept when it passes again, else fetched from `source` (URL or folder).
+
+    `released`: for a `dest` that is gone, (size, sha256) it had if the outputs made from it are
+    still intact, else None; then nothing is fetched.
+    """
+    if released is not None and not force and not dest.exists():
+        record = released()
+        if record is not None:
+            context.log.info(f"{dest} was released after its outputs were verified; they still match, so it "
+                             "is not fetched again")
+            return RawFile(dest, record[0], record[1], True, 0,
+                           ("released: the outputs made from it still match their recorded sizes and sha256",),
+                           released=True)
     if dest.is_file() and not force:
         recorded = recorded_metadata(context, recorded_key) if expected_sha256 is None else None
         # Under the download lock: a bad kept file is removed, and that must not race a download.

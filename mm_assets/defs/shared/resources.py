@@ -71,19 +71,32 @@ class EnvResource(dg.ConfigurableResource):
         self.check_sources()
 
 
-class StorageResource(EnvResource):
-    """Where every artifact lives: the data root and the paths under it."""
+RAW_FILES_CHOICES = ("release", "keep")
 
-    ENV: ClassVar[dict[str, str]] = {"MM_DATA_ROOT": "data_root"}
+
+class StorageResource(EnvResource):
+    """Where every artifact lives: the data root and the paths under it; whether raw downloads
+    stay once what was made from them is committed and verified (`MM_RAW_FILES`)."""
+
+    ENV: ClassVar[dict[str, str]] = {"MM_DATA_ROOT": "data_root", "MM_RAW_FILES": "raw_files"}
     data_root: str = "./data"
+    raw_files: str = "release"
 
     @property
     def layout(self) -> DataLayout:
         return DataLayout(Path(self.data_root).resolve())
 
+    @property
+    def release_raw(self) -> bool:
+        """Remove a raw file once its outputs are verified (its size and sha256 stay recorded)."""
+        return self.raw_files.strip().lower() == "release"
+
     def check_values(self) -> None:
         if not self.data_root.strip():
             raise setting_error("MM_DATA_ROOT", self.data_root, "a folder path (default ./data)")
+        if self.raw_files.strip().lower() not in RAW_FILES_CHOICES:
+            raise setting_error("MM_RAW_FILES", self.raw_files,
+                                "release (remove a raw download once its outputs are verified) or keep")
 
 
 class HttpResource(EnvResource):

@@ -1,26 +1,13 @@
 """The ImageFolder index: labels checked against the hub's label column and the synsets in the
 file names, bytes unchanged, unreadable images counted and listed, resume shard by shard."""
 
-import shutil
-
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from mm_assets.datasets.imagenet.index import build_index, unreadable
-from mm_assets.datasets.imagenet.paths import ImagenetPaths
-from mm_assets.datasets.imagenet.shards import listed_files, shard_list
 from mm_assets.datasets.imagenet.synsets import label_of_synset, parse_image_name
-
-
-def _prepare(mirror, root):
-    """The mirror's shards copied to where imagenet_raw puts them."""
-    shards = shard_list(str(mirror), listed_files(str(mirror)))
-    paths = ImagenetPaths(root / "imagenet")
-    for shard in shards.shards:
-        paths.raw_shard(shard.name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(mirror / shard.hub_path, paths.raw_shard(shard.name))
-    return shards, paths
+from mm_assets_tests.datasets.imagenet.raw_shards import install_raw_shards
 
 
 def _hub_rows(paths, shards):
@@ -35,7 +22,7 @@ def _hub_rows(paths, shards):
 @pytest.fixture(scope="module")
 def indexed(imagenet_mirror, tmp_path_factory):
     root = tmp_path_factory.mktemp("imagenet_data")
-    shards, paths = _prepare(imagenet_mirror, root)
+    shards, paths = install_raw_shards(imagenet_mirror, root)
     return shards, paths, build_index(shards, paths, workers=2)
 
 
@@ -75,16 +62,21 @@ def test_sizes_classes_and_the_unreadable_image(indexed):
 def test_a_rerun_keeps_finished_shards_and_redoes_a_changed_one(indexed):
     shards, paths, _ = indexed
     before = paths.index.read_bytes()
-    again = build_index(shards, paths, workers=1)
-    assert (again.shards_reused, again.shards_done) == (3, 0) and paths.index.read_bytes() == before
+    parts = {s.name: paths.part(s.name).stat().st_mtime_ns for s in shards.shards}
     raw = paths.raw_shard("validation-00000-of-00001")
-    raw.write_bytes(raw.read_bytes())  # a refetch: same bytes, a new file
-    redone = build_index(shards, paths, workers=1)
-    assert (redone.shards_reused, redone.shards_done) == (2, 1) and paths.index.read_bytes() == before
+    raw.write_bytes(raw.read_bytes())  # a refetch of the same bytes: the part records the sha256, kept
+    build_index(shards, paths, workers=1)
+    assert {s.name: paths.part(s.name).stat().st_mtime_ns for s in shards.shards} == parts
+    assert paths.index.read_bytes() == before
+    pq.write_table(pq.read_table(raw), raw, row_group_size=3)  # the same rows in another file: redone
+    build_index(shards, paths, workers=1)
+    after = {s.name: paths.part(s.name).stat().st_mtime_ns for s in shards.shards}
+    assert [name for name in parts if after[name] != parts[name]] == ["validation-00000-of-00001"]
+    assert paths.index.read_bytes() == before
 
 
 def test_a_label_that_disagrees_is_left_out_and_listed(imagenet_mirror, tmp_path):
-    shards, paths = _prepare(imagenet_mirror, tmp_path)
+    shards, paths = install_raw_shards(imagenet_mirror, tmp_path)
     raw = paths.raw_shard("validation-00000-of-00001")
     table = pq.read_table(raw)
     labels = table.column("label").to_pylist()
@@ -103,7 +95,36 @@ def test_a_label_that_disagrees_is_left_out_and_listed(imagenet_mirror, tmp_path
 def test_missing_raw_shards_are_named(imagenet_mirror, tmp_path):
     from mm_assets.datasets.imagenet.index import ImagenetIndexError
 
-    shards, paths = _prepare(imagenet_mirror, tmp_path)
+    shards, paths = install_raw_shards(imagenet_mirror, tmp_path)
     paths.raw_shard("train-00001-of-00002").unlink()
-    with pytest.raises(ImagenetIndexError, match="1 raw shard.* train-00001-of-00002; materialize imagenet_raw"):
+    with pytest.raises(ImagenetIndexError, match="train-00001-of-00002.parquet is missing; materialize imagenet_raw "
+                                                 "for train-00001-of-00002"):
         build_index(shards, paths, workers=1)
+
+
+def test_index_rows_and_order_computed_independently_from_the_mirror(indexed):
+    """Shard order (train shards, then validation), each shard's rows in file order; a row is kept
+    when Pillow loads it whole; path, synset, label and size from the name, the pinned list and Pillow."""
+    import io
+
+    from PIL import Image
+
+    from mm_assets.datasets.imagenet.synsets import SYNSETS_FILE
+
+    shards, paths, _ = indexed
+    synsets = SYNSETS_FILE.read_text().split()
+    expected = []
+    for shard in shards.shards:
+        for image, label in zip(*(pq.read_table(paths.raw_shard(shard.name)).column(c).to_pylist()
+                                  for c in ("image", "label"))):
+            try:
+                with Image.open(io.BytesIO(image["bytes"])) as decoded:
+                    decoded.load()
+                    width, height = decoded.size
+            except OSError:
+                continue
+            stem, synset = image["path"].removesuffix(".JPEG").rsplit("_", 1)
+            assert synsets.index(synset) == label
+            expected.append({"split": shard.split, "path": f"imagenet/{shard.split}/{synset}/{stem}.JPEG",
+                             "synset": synset, "label": label, "width": width, "height": height})
+    assert pq.read_table(paths.index).to_pylist() == expected

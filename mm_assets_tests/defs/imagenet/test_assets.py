@@ -18,12 +18,13 @@ def _partitions(instance):
     return instance.get_dynamic_partitions("imagenet_shards")
 
 
-def _all(instance, root, source, http=None):
-    resources = {"storage": StorageResource(data_root=str(root)), "imagenet_source": ImagenetSource(url=source),
-                 "http": http or HttpResource(allow_private="1")}
+def _all(instance, root, source, http=None, raw_files="release"):
+    """As a user would: the shard list, every partition of imagenet_raw and imagenet_images, the index."""
+    resources = {"storage": StorageResource(data_root=str(root), raw_files=raw_files),
+                 "imagenet_source": ImagenetSource(url=source), "http": http or HttpResource(allow_private="1")}
     materialize("imagenet_shard_list", instance=instance, **resources)
     for key in _partitions(instance):
-        materialize("imagenet_raw", partition_key=key, instance=instance, **resources)
+        materialize(["imagenet_raw", "imagenet_images"], partition_key=key, instance=instance, **resources)
     return materialize("imagenet_index", instance=instance, **resources), resources
 
 
