@@ -19,7 +19,7 @@ from mm_assets.pictures.png import MAX_PNG_BYTES
 from mm_assets.text.decode import TokenDecoder
 from mm_assets.text.gpt2_bpe import Gpt2BpeFiles
 
-from .conftest import LONG_CAPTION
+from .sample_data import LONG_CAPTION
 
 SEED = 11
 
