@@ -109,3 +109,14 @@ def test_a_sheet_over_the_budget_is_quantized_then_shrunk_deterministically():
     assert len(png) <= 300_000 and png == sheet_png(noise, budget=300_000)
     with Image.open(io.BytesIO(png)) as image:
         assert image.mode == "P" and image.width < 1200
+
+
+def test_rows_are_taken_across_row_groups(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mm_assets.pictures.contact_sheet import _take_rows
+
+    pq.write_table(pa.table({"n": list(range(20))}), tmp_path / "t.parquet", row_group_size=3)
+    rows = np.array([0, 4, 5, 6, 17, 19])
+    assert _take_rows(tmp_path / "t.parquet", rows, ["n"])["n"].to_pylist() == rows.tolist()
