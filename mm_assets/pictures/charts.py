@@ -5,7 +5,7 @@ and returns PNG bytes (`png.figure_png`: the same bytes for the same numbers).""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -13,6 +13,8 @@ import numpy as np
 from .png import chart, figure_png
 
 OK_CLASS = "ok"
+FAILURE_COLOURS = ("tab:red", "tab:orange", "tab:blue", "tab:purple", "tab:brown", "tab:pink", "tab:gray",
+                   "tab:olive", "tab:cyan")  # green is kept for ok
 CLASS_ORDER_HINT = ("ok", "http_error", "timeout", "dns_failure", "connection_error", "not_an_image",
                     "placeholder")
 
@@ -35,31 +37,36 @@ def _classes(points: Sequence[ClassShares]) -> list[str]:
     return ([c for c in CLASS_ORDER_HINT if c in seen] + sorted(seen - set(CLASS_ORDER_HINT))) or [OK_CLASS]
 
 
-def link_rot_png(points: Sequence[ClassShares], title: str) -> bytes:
-    """The share of each class (ok, http_error, timeout, ...) at each snapshot, time on the x axis."""
+def link_rot_png(points: Sequence[ClassShares], title: str, marks: Mapping[str, datetime] | None = None) -> bytes:
+    """The share of each class (ok, http_error, timeout, ...) at each snapshot, time on the x axis;
+    `marks` (label -> time) are drawn as vertical lines, e.g. when the subset was written."""
     points = sorted(points, key=lambda point: point.when)
     with chart(8, 3.6) as (figure, axes):
         if not points:
             axes.text(0.5, 0.5, "no snapshots yet", ha="center", va="center", transform=axes.transAxes)
         times = [point.when for point in points]
+        others = iter(FAILURE_COLOURS * 3)
         for name in _classes(points) if points else []:
             shares = [100 * point.counts.get(name, 0) / point.checked if point.checked else 0 for point in points]
             axes.plot(times, shares, marker="o", linewidth=2.5 if name == OK_CLASS else 1.2, label=name,
-                      color="tab:green" if name == OK_CLASS else None)
+                      color="tab:green" if name == OK_CLASS else next(others))
         for point in points:
             if point.label:
                 axes.annotate(point.label, (point.when, 100), fontsize=7, ha="center", va="bottom",
                               textcoords="offset points", xytext=(0, 2))
+        for label, when in sorted((marks or {}).items(), key=lambda item: item[1]):
+            axes.axvline(when, color="0.3", linestyle=":", linewidth=1.2)
+            axes.annotate(label, (when, 50), rotation=90, fontsize=7, ha="right", va="center",
+                          textcoords="offset points", xytext=(-2, 0))
         axes.set_ylim(0, 108)
         axes.set_ylabel("share of URLs checked (%)")
         axes.set_xlabel("snapshot (UTC)")
         axes.set_title(title)
         if points:
             axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
-            if len(points) == 1:  # one date: pad the axis so the point is not on its edge
-                from datetime import timedelta
-
-                axes.set_xlim(times[0] - timedelta(days=1), times[0] + timedelta(days=1))
+            span = [*times, *(marks or {}).values()]
+            if min(span) == max(span):  # one date: pad the axis so the point is not on its edge
+                axes.set_xlim(span[0] - timedelta(days=1), span[0] + timedelta(days=1))
         figure.autofmt_xdate()
         figure.tight_layout()
         return figure_png(figure)

@@ -51,14 +51,21 @@ def all_shards_points(paths: Cc3mPaths) -> list[ClassShares]:
             for day, shards in sorted(days.items())]
 
 
+def subset_mark(paths: Cc3mPaths) -> dict[str, datetime]:
+    """When the CC3M subset was written (its file's modification time, UTC), if it exists."""
+    if not paths.subset.is_file():
+        return {}
+    return {"subset written": datetime.fromtimestamp(int(paths.subset.stat().st_mtime), timezone.utc)}
+
+
 def link_rot_markdown(paths: Cc3mPaths, shard: str) -> str:
-    return markdown_image(link_rot_png(shard_points(paths, shard), f"CC3M shard {shard}: URLs by class per snapshot"),
-                          f"link rot of shard {shard}")
+    return markdown_image(link_rot_png(shard_points(paths, shard), f"CC3M shard {shard}: URLs by class per snapshot",
+                                       subset_mark(paths)), f"link rot of shard {shard}")
 
 
 def all_shards_link_rot_markdown(paths: Cc3mPaths) -> str:
-    return markdown_image(link_rot_png(all_shards_points(paths), "CC3M, all shards: URLs by class per day checked"),
-                          "link rot of all shards")
+    return markdown_image(link_rot_png(all_shards_points(paths), "CC3M, all shards: URLs by class per day checked",
+                                       subset_mark(paths)), "link rot of all shards")
 
 
 def owt_lengths_markdown(data_dir: Path, splits: Sequence[str]) -> str:

@@ -3,6 +3,7 @@ same numbers (no time or software version in the file), small, and embeddable as
 
 import base64
 import io
+import os
 from datetime import datetime, timezone
 
 import numpy as np
@@ -23,7 +24,7 @@ from mm_assets.pictures.charts import (
 from mm_assets.pictures.png import MAX_PNG_BYTES, markdown_image
 from mm_assets.pictures.readers import (
     all_shards_points, caption_length_counts, images_per_class, link_rot_markdown, owt_lengths_markdown,
-    shard_points,
+    shard_points, subset_mark,
 )
 from mm_assets.text.captions import MAX_CAPTION_TOKENS
 
@@ -65,6 +66,11 @@ def test_link_rot_reads_each_snapshot_and_sums_shards_per_day(tmp_path):
     png = base64.b64decode(markdown.split("base64,", 1)[1].rstrip(")"))
     _assert_plain_png(png)
     assert markdown == link_rot_markdown(paths, "00000")
+    assert subset_mark(paths) == {}
+    paths.subset.write_bytes(b"subset")
+    os.utime(paths.subset, (0, datetime(2026, 11, 5, 12, tzinfo=timezone.utc).timestamp()))
+    assert subset_mark(paths) == {"subset written": datetime(2026, 11, 5, 12, tzinfo=timezone.utc)}
+    assert link_rot_markdown(paths, "00000") != markdown  # the subset's date is drawn
 
 
 def test_each_chart_is_the_same_bytes_for_the_same_numbers():
@@ -72,7 +78,7 @@ def test_each_chart_is_the_same_bytes_for_the_same_numbers():
     synsets = pinned_synsets()
     drawings = [
         lambda: link_rot_png([ClassShares(datetime(2026, 11, d, tzinfo=timezone.utc), {"ok": 90 - d, "timeout": d})
-                              for d in (1, 8, 15)], "t"),
+                              for d in (1, 8, 15)], "t", {"subset written": datetime(2026, 11, 3, tzinfo=timezone.utc)}),
         lambda: link_rot_png([], "nothing yet"),
         lambda: owt_lengths_png({"train": rng.integers(2, 900, 5000), "valid": np.array([3, 4, 5])}),
         lambda: caption_lengths_png({"coco": np.bincount([12, 13, 64, 64], minlength=65)}, {"coco": 1}, 64),
