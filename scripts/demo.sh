@@ -109,11 +109,14 @@ print(f"\nCOCO split {meta['split'].value}: {meta['pairs'].value} pairs on {meta
 PY
 run --select coco_pairs,vg_pairs,vg_concat_pairs
 run --select pair_manifest
+run --select pair_examples  # the contact sheet of sampled pairs (docs/pictures.md)
 "$VENV/bin/python" - <<'PY'
 import dagster as dg
 instance = dg.DagsterInstance.get()
 meta = instance.get_latest_materialization_event(dg.AssetKey("pair_manifest")).asset_materialization.metadata
-print(f"\npair manifest: {meta['path'].value} ({meta['dagster/row_count'].value:,} pairs, VG {meta['vg_variant'].value}, "
+sheet = instance.get_latest_materialization_event(dg.AssetKey("pair_examples")).asset_materialization.metadata
+print(f"\npair examples: {sheet['path'].value} ({sheet['png_bytes'].value:,} bytes; open 'sheet' in the asset's metadata)")
+print(f"pair manifest: {meta['path'].value} ({meta['dagster/row_count'].value:,} pairs, VG {meta['vg_variant'].value}, "
       f"CC3M {'included' if meta['cc3m_included'].value else 'not materialized yet'})")
 print("Table 1 of the sample, beside the seed's figures:")
 print(meta["table_1"].value)

@@ -1,6 +1,6 @@
 """The deployment's UI in a real headless Chromium: the webserver of the native topology, over
-PostgreSQL, shows the whole asset graph, the data directory's token counts and check, and a
-partitioned asset's partitions. Screenshots go to $MM_UI_SCREENSHOTS (`make ui-screenshots` puts
+PostgreSQL, shows the whole asset graph, the data directory's token counts and check, a
+partitioned asset's partitions, and the pictures in the assets' metadata, drawn. Screenshots go to $MM_UI_SCREENSHOTS (`make ui-screenshots` puts
 them in docs/img for the README) or to the test's tmp folder."""
 
 import re
@@ -9,10 +9,12 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 
+from PIL import Image
+
 from mm_assets.formats.fairseq_mmap import read_sizes
 
-from .browser import CHROMIUM, render, screenshot_dir
-from .conftest import PARTITIONS
+from .browser import CHROMIUM, drawn_pictures, render, screenshot_dir
+from .conftest import CC3M_SHARD, PARTITIONS
 from .topology import LOCATION, graphql
 
 pytestmark = [
@@ -91,3 +93,28 @@ def test_a_partitioned_asset_shows_its_partitions(topology, topology_runs, shots
     assert f"Materialized ({len(PARTITIONS)})" in text and f"Missing ({21 - len(PARTITIONS)})" in text
     assert re.search(rf"\b{tokens:,}\b|\b{tokens}\b", text), tokens
     assert (shots / "owt-binarized-slice-partitions.png").stat().st_size > 20_000
+
+
+def _drawn(pictures: list[dict]) -> list[str]:
+    return [p["alt"] for p in pictures if p["complete"] and p["naturalWidth"] > 0]
+
+
+def test_the_pair_examples_sheet_is_drawn_on_its_page(topology, picture_runs, shots, tmp_path):
+    """The contact sheet, opened from the asset's metadata, is an image the browser decoded at the
+    size of the PNG written under pairs/examples/."""
+    pictures = drawn_pictures(f"{topology.url}/assets/pair_examples", tmp_path / "profile", "sheet",
+                              screenshot=shots / "pair-examples-ui.png")
+    assert _drawn(pictures) == ["pair examples"], pictures
+    with Image.open(topology.home.parent / "data" / "pairs" / "examples" / "pair_examples.png") as sheet:
+        assert (pictures[0]["naturalWidth"], pictures[0]["naturalHeight"]) == sheet.size
+
+
+@pytest.mark.parametrize(("page", "key", "alt"), [
+    (f"cc3m_availability?view=partitions&partition={CC3M_SHARD}", "link_rot", f"link rot of shard {CC3M_SHARD}"),
+    (f"cc3m_availability?view=partitions&partition={CC3M_SHARD}", "link_rot_all_shards", "link rot of all shards"),
+    ("pair_manifest", "caption_lengths", "caption token lengths"),
+    ("owt_fairseq_data", "sequence_lengths", "OpenWebText sequence lengths"),
+])
+def test_each_chart_is_drawn_on_its_page(topology, picture_runs, tmp_path, page, key, alt):
+    pictures = drawn_pictures(f"{topology.url}/assets/{page}", tmp_path / "profile", key)
+    assert _drawn(pictures) == [alt], pictures

@@ -37,3 +37,8 @@ class PairsPaths:
     @property
     def manifest(self) -> Path:
         return self.root / "manifest.parquet"
+
+    @property
+    def examples_dir(self) -> Path:
+        """The contact sheet of sampled pairs (`pair_examples`)."""
+        return self.root / "examples"

@@ -22,6 +22,7 @@ from mm_assets.defs.shared.retry import retry_only_what_can_heal
 from mm_assets.defs.shared.writing import sole_writer
 from mm_assets.fetch.http import DownloadError
 from mm_assets.fetch.sources import fetch_file, is_remote, local_path
+from mm_assets.pictures.readers import all_shards_link_rot_markdown, link_rot_markdown
 from mm_assets.text.encode import FairseqGpt2Encoder
 from mm_assets.text.gpt2_bpe import verify_gpt2_bpe
 
@@ -158,6 +159,8 @@ def cc3m_availability(
         "seconds_until_last_answer": round(snapshot.answered_s, 2),  # the rest waited for timeouts
         "snapshots": len(history),
         "availability_over_snapshots": dg.MetadataValue.md(history_chart(history)),
+        "link_rot": dg.MetadataValue.md(link_rot_markdown(paths, shard)),
+        "link_rot_all_shards": dg.MetadataValue.md(all_shards_link_rot_markdown(paths)),
         "failures": dg.MetadataValue.md(snapshot.statuses.as_markdown()),
     })
 

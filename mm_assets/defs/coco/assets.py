@@ -17,6 +17,7 @@ from mm_assets.defs.shared.pairs_metadata import caption_encoder, pairs_metadata
 from mm_assets.defs.shared.resources import ArchiveLimitsResource, ComputeResource, StorageResource
 from mm_assets.defs.shared.writing import sole_writer
 from mm_assets.defs.shared.zips import extract_image_folders, file_location, zip_download_asset
+from mm_assets.pictures.readers import caption_lengths_markdown
 
 from .resources import CocoSource
 
@@ -106,4 +107,5 @@ def coco_pairs(context: dg.AssetExecutionContext, storage: StorageResource, comp
         images=stats.images if stats else 0, pairs=stats.pairs if stats else 0,
         real_data_images_of_split=split.images, real_data_pairs_of_split=split.pairs,
         seed_images=SEED_IMAGES, seed_pairs=SEED_PAIRS, seed_figures=SEED_DISCREPANCY,
+        caption_lengths=dg.MetadataValue.md(caption_lengths_markdown(layout.coco.pairs, encoder)),
     ))

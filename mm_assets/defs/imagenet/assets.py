@@ -21,6 +21,7 @@ from mm_assets.defs.shared.retry import retry_only_what_can_heal
 from mm_assets.defs.shared.writing import sole_writer
 from mm_assets.fetch.hub import HubAccessError
 from mm_assets.fetch.sources import is_remote
+from mm_assets.pictures.readers import images_per_class_markdown
 
 from .partitions import imagenet_shards
 from .resources import ImagenetSource
@@ -273,6 +274,7 @@ def imagenet_index(context: dg.AssetExecutionContext, storage: StorageResource) 
         "classes_found": len(found),
         "synsets_vs_pinned_list": derived,
         "images_per_class": dg.MetadataValue.md(_per_class_table(summary)),
+        "images_per_class_chart": dg.MetadataValue.md(images_per_class_markdown(paths.index)),
         "unreadable_images": len(bad_images),
         "unreadable": dg.MetadataValue.md(dropped_table(bad_images)),
         "label_disagreements": len(label_problems),

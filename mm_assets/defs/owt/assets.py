@@ -13,6 +13,7 @@ from mm_assets.formats.archive_limits import ArchiveLimitError
 from mm_assets.defs.shared.raw_files import DownloadConfig, fetch_or_reuse, verified_markdown
 from mm_assets.defs.shared.retry import retry_only_what_can_heal
 from mm_assets.defs.shared.writing import sole_writer
+from mm_assets.pictures.readers import owt_lengths_markdown
 from mm_assets.text.binarize import binarize_text
 from mm_assets.text.gpt2_bpe import verify_gpt2_bpe
 
@@ -161,4 +162,5 @@ def owt_fairseq_data(
         metadata[f"{split}_tokens"] = counts[split]["tokens"]
     metadata["dict_symbols"] = counts["dict_symbols"]
     metadata["dagster/row_count"] = sum(counts[split]["sequences"] for split in splits)
+    metadata["sequence_lengths"] = dg.MetadataValue.md(owt_lengths_markdown(layout.owt.fairseq_dir, list(splits)))
     return dg.MaterializeResult(metadata=metadata)

@@ -2,9 +2,9 @@
 
 from mm_assets.defs.shared.definitions import dataset_definitions
 
-from . import assets, checks
+from . import assets, checks, examples
 from .resources import PairsSettings
 
 defs = dataset_definitions(
-    asset_modules=[assets], check_modules=[checks], resources={"pairs_settings": PairsSettings.from_env()},
+    asset_modules=[assets, examples], check_modules=[checks], resources={"pairs_settings": PairsSettings.from_env()},
 )

@@ -8,6 +8,7 @@ from mm_assets.datasets.pairs.cc3m import SubsetFormatError
 from mm_assets.defs.shared.pairs_metadata import caption_encoder, pairs_metadata
 from mm_assets.defs.shared.resources import ComputeResource, StorageResource
 from mm_assets.defs.shared.writing import sole_writer
+from mm_assets.pictures.readers import caption_lengths_markdown
 
 from .resources import PairsSettings
 
@@ -48,4 +49,5 @@ def pair_manifest(context: dg.AssetExecutionContext, storage: StorageResource, c
     return dg.MaterializeResult(metadata=pairs_metadata(
         output, built.table, built.cc3m_drops, vg_variant=pairs_settings.vg, cc3m_included=included,
         cc3m=dg.MetadataValue.md("included" if included else CC3M_ABSENT),
-        inputs=dg.MetadataValue.md(inputs), seed_figures=SEED_DISCREPANCY))
+        inputs=dg.MetadataValue.md(inputs), seed_figures=SEED_DISCREPANCY,
+        caption_lengths=dg.MetadataValue.md(caption_lengths_markdown(output, encoder))))

@@ -8,6 +8,7 @@ from mm_assets.defs.shared.pairs_metadata import caption_encoder, pairs_metadata
 from mm_assets.defs.shared.resources import ArchiveLimitsResource, ComputeResource, StorageResource
 from mm_assets.defs.shared.writing import sole_writer
 from mm_assets.defs.shared.zips import extract_image_folders, file_location, zip_download_asset
+from mm_assets.pictures.readers import caption_lengths_markdown
 
 RULES = "docs/data-rules.md"
 ZIP_ASSETS = {"VG_100K": "vg_images_zip", "VG_100K_2": "vg_images2_zip"}
@@ -73,7 +74,8 @@ def _vg_table(context, storage, compute, archive_limits, build, output) -> dg.Ma
     return dg.MaterializeResult(metadata=pairs_metadata(
         output, built.table, built.drops, images_in_zips=built.images_in_zips,
         upstream_images=built.read.images, upstream_regions=built.read.regions,
-        seed_images=SEED_IMAGES, seed_pairs=SEED_PAIRS))
+        seed_images=SEED_IMAGES, seed_pairs=SEED_PAIRS,
+        caption_lengths=dg.MetadataValue.md(caption_lengths_markdown(output, encoder))))
 
 
 @dg.asset(
