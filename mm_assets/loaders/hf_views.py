@@ -88,8 +88,8 @@ def _glue_view(root: Path, task: str, split: str) -> datasets.Dataset:
         columns["target"] = pa.array(loader.targets)
         features["target"] = (datasets.Value("float32") if loader.task.is_regression
                               else datasets.ClassLabel(names=loader.label_names))
-    return datasets.Dataset(InMemoryTable(pa.table(columns)), info=datasets.DatasetInfo(features=datasets.Features(features)),
-                            split=split)
+    info = datasets.DatasetInfo(features=datasets.Features(features))
+    return datasets.Dataset(InMemoryTable(pa.table(columns)), info=info, split=split)
 
 
 class ViewTransform(SeededItems):

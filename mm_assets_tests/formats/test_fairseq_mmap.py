@@ -32,7 +32,8 @@ for prefix in request.get("read", []):
     except Exception as exc:
         answer[prefix] = {"error": f"{type(exc).__name__}: {exc}"}
 for build in request.get("build", []):
-    builder = fi.MMapIndexedDatasetBuilder(build["prefix"] + ".bin", dtype=fi.best_fitting_int_dtype(build["vocab_size"]))
+    dtype = fi.best_fitting_int_dtype(build["vocab_size"])
+    builder = fi.MMapIndexedDatasetBuilder(build["prefix"] + ".bin", dtype=dtype)
     for item in build["items"]:
         builder.add_item(torch.tensor(item, dtype=torch.int64))
     builder.finalize(build["prefix"] + ".idx")

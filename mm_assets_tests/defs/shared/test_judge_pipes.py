@@ -37,7 +37,8 @@ def run_check(tmp_path, python: str, **extras):
     @dg.asset_check(asset=judged, name="judged_by_fairseq")
     def judged_by_fairseq(context: dg.AssetCheckExecutionContext, fairseq_judge: FairseqJudgeResource,
                           pipes_subprocess_client: dg.PipesSubprocessClient) -> dg.AssetCheckResult:
-        return run_judge(context, script, {"thing": "the_thing", **extras}, judge=fairseq_judge, pipes=pipes_subprocess_client)
+        return run_judge(context, script, {"thing": "the_thing", **extras}, judge=fairseq_judge,
+                         pipes=pipes_subprocess_client)
 
     result = dg.materialize([judged, judged_by_fairseq], resources={
         "fairseq_judge": FairseqJudgeResource(python=python),
