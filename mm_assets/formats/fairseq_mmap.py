@@ -20,15 +20,30 @@ from mm_assets.common.atomic import AtomicGroup
 
 MAGIC = b"MMIDIDX\x00\x00"
 VERSION = 1
+# fairseq's `_code_to_dtype` (fairseq/data/indexed_dataset.py): code 7 is np.double there, a second
+# name for float64, so it is read but never written (a float32 written as 7 would read as garbage).
 DTYPE_CODES = {np.dtype(np.uint8): 1, np.dtype(np.int8): 2, np.dtype(np.int16): 3,
                np.dtype(np.int32): 4, np.dtype(np.int64): 5, np.dtype(np.float64): 6,
-               np.dtype(np.float32): 7, np.dtype(np.uint16): 8}
-CODE_DTYPES = {code: dtype for dtype, code in DTYPE_CODES.items()}
+               np.dtype(np.uint16): 8, np.dtype(np.uint32): 9, np.dtype(np.uint64): 10}
+CODE_DTYPES = {**{code: dtype for dtype, code in DTYPE_CODES.items()}, 7: np.dtype(np.float64)}
+UINT16_VOCABULARY_LIMIT = 65_500  # fairseq's bound, not 65,536
+UINT32_VOCABULARY_LIMIT = 4_294_967_295
 _CHUNK = 1 << 22  # items per chunk when streaming sizes and pointers
 
 
 class MMapFormatError(Exception):
     pass
+
+
+def vocabulary_dtype(vocab_size: int) -> np.dtype:
+    """The token dtype `fairseq-preprocess --dataset-impl mmap` picks for a dictionary of
+    `vocab_size` symbols (fairseq's `best_fitting_int_dtype`): uint16 below 65,500, uint32 below
+    2**32 - 1, int64 above."""
+    if vocab_size < UINT16_VOCABULARY_LIMIT:
+        return np.dtype(np.uint16)
+    if vocab_size < UINT32_VOCABULARY_LIMIT:
+        return np.dtype(np.uint32)
+    return np.dtype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -115,12 +130,17 @@ def problems_under(directory: str | Path) -> list[str]:
 class MMapWriter:
     """Streams items into `<prefix>.bin` and spills sizes to disk; `.idx` is written at the end.
 
-    Both files go through `group`, so they appear together when the group commits.
+    Both files go through `group`, so they appear together when the group commits. `dtype` is
+    the tokens' type: uint16 fits the GPT-2 dictionary; `vocabulary_dtype` gives fairseq's choice
+    for any dictionary size.
     """
 
     def __init__(self, prefix: str | Path, group: AtomicGroup, dtype=np.uint16) -> None:
         self.prefix = Path(prefix)
         self.dtype = np.dtype(dtype)
+        if self.dtype not in DTYPE_CODES:
+            raise ValueError(f"{self.prefix}: dtype {self.dtype} has no fairseq mmap code; "
+                             f"use one of {', '.join(d.name for d in DTYPE_CODES)}")
         self._group = group
         self.bin_path = group.path_for(self.prefix.with_suffix(".bin"))
         self.idx_path = group.path_for(self.prefix.with_suffix(".idx"))

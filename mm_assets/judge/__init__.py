@@ -1,6 +1,7 @@
 """Code that runs fairseq itself, in `.venv-fairseq` (fairseq and Dagster cannot share one
 environment: the README, "Two Python environments"). Nothing here imports Dagster; the check scripts use
-`dagster_pipes`, which has no dependencies. Scripts here are run by path, never imported there.
+`dagster_pipes`, which has no dependencies, and report through their sibling `pipes_report`. Scripts
+here are run by path, never imported there.
 """
 
 from pathlib import Path

@@ -12,7 +12,6 @@ import random
 from pathlib import Path
 
 import numpy as np
-from dagster_pipes import open_dagster_pipes
 
 
 def _sample_indices(count: int, samples: int, seed: int) -> list[int]:
@@ -93,21 +92,11 @@ def judge(extras: dict, log) -> list[str]:
 
 
 def main() -> None:
-    with open_dagster_pipes() as pipes:
-        extras = pipes.extras
-        try:
-            problems = judge(extras, pipes.log.info)
-        except Exception as exc:  # whatever fairseq trips on is a failed check, reported, not a crash
-            problems = [f"fairseq could not read the data directory: {type(exc).__name__}: {exc}; "
-                        "materialize owt_fairseq_data again"]
-        pipes.report_asset_check(
-            check_name=extras["check_name"],
-            passed=not problems,
-            asset_key=extras["asset_key"],
-            metadata={"problems": {"raw_value": "\n".join(problems) or "none", "type": "md"},
-                      "problem_count": {"raw_value": len(problems), "type": "int"},
-                      "sampled_per_split": {"raw_value": extras["samples"], "type": "int"}},
-        )
+    from pipes_report import judge_through_pipes  # a sibling: this runs by path in .venv-fairseq
+
+    judge_through_pipes(judge, could_not="could not read the data directory",
+                        then="materialize owt_fairseq_data again",
+                        counts=lambda extras: {"sampled_per_split": extras["samples"]})
 
 
 if __name__ == "__main__":

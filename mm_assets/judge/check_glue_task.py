@@ -108,20 +108,10 @@ def main() -> None:
         dump = {split: items(task, split) for split in args.splits}
         args.out.write_text(json.dumps(dump))
         return
-    from dagster_pipes import open_dagster_pipes
+    from pipes_report import judge_through_pipes  # a sibling: this runs by path in .venv-fairseq
 
-    with open_dagster_pipes() as pipes:
-        extras = pipes.extras
-        try:
-            problems = judge(extras, pipes.log.info)
-        except Exception as exc:  # whatever fairseq trips on is a failed check, reported, not a crash
-            problems = [f"fairseq could not load the task: {type(exc).__name__}: {exc}; "
-                        f"materialize glue_fairseq_data for partition {extras['partition']} again"]
-        pipes.report_asset_check(
-            check_name=extras["check_name"], passed=not problems, asset_key=extras["asset_key"],
-            metadata={"problems": {"raw_value": "\n".join(problems) or "none", "type": "md"},
-                      "problem_count": {"raw_value": len(problems), "type": "int"}},
-        )
+    judge_through_pipes(judge, could_not="could not load the task",
+                        then="materialize glue_fairseq_data for partition {partition} again")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,16 @@ def fairseq_caption_tokens(text: str, bpe, dictionary) -> list[int]:
     return [dictionary.bos(), *ids[:MAX_CAPTION_TOKENS - 2], dictionary.eos()]
 
 
+def judge(extras: dict, log) -> list[str]:
+    rows = extras["rows"]
+    if not rows:
+        return ["no rows to re-encode: the table is empty, so fairseq could confirm nothing"]
+    bpe, dictionary = load_fairseq(Path(extras["bpe_dir"]))
+    problems = judge_rows(rows, bpe, dictionary)
+    log(f"fairseq re-encoded {len(rows)} captions")
+    return problems
+
+
 def judge_rows(rows: list[dict], bpe, dictionary) -> list[str]:
     problems = []
     for row in rows:
@@ -47,27 +57,10 @@ def judge_rows(rows: list[dict], bpe, dictionary) -> list[str]:
 
 
 def main_pipes() -> None:
-    from dagster_pipes import open_dagster_pipes
+    from pipes_report import judge_through_pipes  # a sibling: this runs by path in .venv-fairseq
 
-    with open_dagster_pipes() as pipes:
-        extras = pipes.extras
-        rows = extras["rows"]
-        try:
-            bpe, dictionary = load_fairseq(Path(extras["bpe_dir"]))
-            problems = judge_rows(rows, bpe, dictionary) if rows else [
-                "no rows to re-encode: the table is empty, so fairseq could confirm nothing"]
-            pipes.log.info(f"fairseq re-encoded {len(rows)} captions")
-        except Exception as exc:  # whatever fairseq trips on is a failed check, reported, not a crash
-            problems = [f"fairseq could not encode the sample: {type(exc).__name__}: {exc}"]
-        shown = problems[:20] + ([f"... and {len(problems) - 20} more"] if len(problems) > 20 else [])
-        pipes.report_asset_check(
-            check_name=extras["check_name"],
-            passed=not problems,
-            asset_key=extras["asset_key"],
-            metadata={"problems": {"raw_value": "\n".join(f"- {p}" for p in shown) or "none", "type": "md"},
-                      "mismatches": {"raw_value": len(problems), "type": "int"},
-                      "captions_reencoded": {"raw_value": len(rows), "type": "int"}},
-        )
+    judge_through_pipes(judge, could_not="could not encode the sample",
+                        counts=lambda extras: {"captions_reencoded": len(extras["rows"])})
 
 
 def main_encode(source: Path, output: Path, bpe_dir: Path) -> None:

@@ -4,4 +4,5 @@ Each works with `DataLoader(num_workers>0)` (a worker opens its files itself; ta
 numpy arrays, not lists of Python objects, so forked workers share them instead of copying them
 page by page) and is deterministic under a seed: an item's random draws come from a generator
 seeded by (seed, epoch, index), whatever the number of workers or the order items are asked in.
+`hf_views` opens the same tables as Hugging Face `datasets.Dataset`s (docs/loading.md).
 """

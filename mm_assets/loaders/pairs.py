@@ -109,11 +109,7 @@ class ImageTextPairs(SeededItems, Dataset):
         if self.offsets[index] < 0:
             return (self.root / ref).read_bytes()
         shard, _ = split_image_ref(ref)
-        fd = os.open(self.root / shard, os.O_RDONLY)
-        try:
-            return os.pread(fd, int(self.sizes[index]), int(self.offsets[index]))
-        finally:
-            os.close(fd)
+        return read_range(self.root / shard, int(self.offsets[index]), int(self.sizes[index]))
 
     def token_row(self, index: int) -> np.ndarray:
         return self.token_values[self.token_offsets[index]:self.token_offsets[index + 1]]
@@ -121,9 +117,45 @@ class ImageTextPairs(SeededItems, Dataset):
     def __getitem__(self, index: int) -> dict:
         image = decode_and_transform(self.image_bytes(index), self.transform, self.generator(index),
                                      reduced_decode=self.reduced_decode)
-        row = self.token_row(index)
-        tokens = torch.full((self.max_tokens,), PAD, dtype=torch.int64)
-        tokens[: len(row)] = torch.from_numpy(row.astype(np.int64))
-        padding_mask = torch.arange(self.max_tokens) >= len(row)
+        tokens, padding_mask = pad_tokens(self.token_row(index), self.max_tokens)
         return {"image": image, "tokens": tokens, "padding_mask": padding_mask,
                 "source": int(self.sources[index]), "image_id": int(self.image_ids[index]), "index": index}
+
+
+def pad_tokens(row: np.ndarray, max_tokens: int = MAX_TOKENS) -> tuple[torch.Tensor, torch.Tensor]:
+    """A caption's tokens as int64 right-padded with `<pad>` to `max_tokens`, and the mask that is
+    True at the padding."""
+    tokens = torch.full((max_tokens,), PAD, dtype=torch.int64)
+    tokens[: len(row)] = torch.from_numpy(np.asarray(row, dtype=np.int64))
+    return tokens, torch.arange(max_tokens) >= len(row)
+
+
+def read_range(path: Path, offset: int, size: int) -> bytes:
+    """`size` bytes at `offset` of a file, in one positioned read."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.pread(fd, size, offset)
+    finally:
+        os.close(fd)
+
+
+class ImageRefs:
+    """The bytes of an image named as the pairs tables name it (a path relative to the data root, or
+    `<shard>.tar#<key>`), a shard's member offsets read on its first use: for readers that meet
+    references one at a time instead of a whole table up front."""
+
+    def __init__(self, data_root: str | Path) -> None:
+        self.root = Path(data_root)
+        self._members: dict[str, dict[str, tuple[str, int, int]]] = {}
+
+    def read(self, ref: str) -> bytes:
+        if "#" not in ref:
+            return (self.root / ref).read_bytes()
+        shard, key = split_image_ref(ref)
+        if shard not in self._members:
+            self._members[shard] = member_offsets(self.root / shard)
+        member = self._members[shard].get(key)
+        if member is None:
+            raise ManifestError(f"{self.root / shard}: no image for key {key}")
+        _, offset, size = member
+        return read_range(self.root / shard, offset, size)

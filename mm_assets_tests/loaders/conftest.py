@@ -80,3 +80,18 @@ def owt_root(tmp_path_factory):
             writer.add_block(tokens.astype(np.uint16), sizes.astype(np.int32))
             writer.finish()
     return root
+
+
+@pytest.fixture(scope="session")
+def glue_root(glue_mirror, bpe_dir, tmp_path_factory):
+    """glue/<TASK>-bin/ for RTE (a sentence pair), STS-B (a regression) and SST-2 (one sentence)."""
+    from mm_assets.datasets.glue.fairseq_data import write_task_dir
+    from mm_assets.datasets.glue.tasks import TASKS
+    from mm_assets.text.gpt2_bpe import Gpt2BpeFiles
+
+    root = tmp_path_factory.mktemp("glue_data")
+    for key in ("rte", "stsb", "sst2"):
+        task = TASKS[key]
+        write_task_dir(task, {s: glue_mirror / task.hub_path(s) for s in task.hub_splits}, Gpt2BpeFiles(bpe_dir),
+                       root / "glue" / task.bin_dir_name, workers=2)
+    return root

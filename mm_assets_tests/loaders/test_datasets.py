@@ -7,13 +7,10 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from mm_assets.datasets.glue.fairseq_data import write_task_dir
-from mm_assets.datasets.glue.tasks import TASKS
 from mm_assets.loaders.glue import GlueDataset, collate_glue
 from mm_assets.loaders.imagenet import ImageNetDataset
 from mm_assets.loaders.owt import TokenBlocks
 from mm_assets.loaders.pairs import SOURCES, ImageTextPairs, ManifestError
-from mm_assets.text.gpt2_bpe import Gpt2BpeFiles
 
 
 def _batches(dataset, workers, batch_size=4, **options):
@@ -103,16 +100,6 @@ def test_owt_blocks(owt_root):
     assert len(plain) == -(-len(flat) // 16) and plain[len(plain) - 1].tolist() == flat[(len(plain) - 1) * 16:].tolist()
     assert sum(read_sizes(owt_root / "owt/fairseq/valid.idx")) == TokenBlocks(owt_root, "valid", 4).tokens.tokens
     assert _same(_batches(blocks, 0), _batches(blocks, 2))
-
-
-@pytest.fixture(scope="module")
-def glue_root(glue_mirror, bpe_dir, tmp_path_factory):
-    root = tmp_path_factory.mktemp("glue_data")
-    for key in ("rte", "stsb", "sst2"):
-        task = TASKS[key]
-        write_task_dir(task, {s: glue_mirror / task.hub_path(s) for s in task.hub_splits}, Gpt2BpeFiles(bpe_dir),
-                       root / "glue" / task.bin_dir_name, workers=2)
-    return root
 
 
 def test_glue(glue_root, glue_mirror):

@@ -4,6 +4,7 @@ import dagster as dg
 
 from mm_assets.datasets.glue.hub_files import read_split
 from mm_assets.datasets.glue.tasks import TASKS, labelled
+from mm_assets.defs.shared.judge_pipes import run_judge
 from mm_assets.defs.shared.resources import FairseqJudgeResource, StorageResource
 from mm_assets.formats.fairseq_mmap import problems_under
 from mm_assets.judge import JUDGE_DIR
@@ -47,10 +48,6 @@ def fairseq_loads_glue_task(
     if damaged:
         return dg.AssetCheckResult(passed=False, metadata={"problems": "\n".join(
             f"- {problem}" for problem in damaged) + f"\n\nmaterialize glue_fairseq_data for partition {task.key} again"})
-    try:
-        python = fairseq_judge.interpreter()
-    except FileNotFoundError as exc:
-        return dg.AssetCheckResult(passed=False, metadata={"problems": str(exc)})
     splits = {}
     for hub_split in task.hub_splits:
         split = task.fairseq_split(hub_split)
@@ -59,15 +56,9 @@ def fairseq_loads_glue_task(
         splits[split] = {"examples": metadata[f"{split}_examples"].value, "labelled": labelled(split),
                          "samples": samples}
     extras = {
-        "check_name": "fairseq_loads_glue_task", "asset_key": "glue_fairseq_data", "partition": task.key,
+        "partition": task.key,
         "data_dir": str(layout.glue.bin_dir(task)), "bpe_dir": str(layout.gpt2_bpe_dir),
         "num_classes": 1 if task.is_regression else len(task.label_names),
         "regression": task.is_regression, "inputs": len(task.inputs), "splits": splits,
     }
-    try:
-        return pipes_subprocess_client.run(
-            command=[str(python), str(JUDGE_SCRIPT)], context=context.op_execution_context, extras=extras,
-        ).get_asset_check_result()
-    except Exception as exc:  # the judge died before it could report: a failed check, not a crash
-        return dg.AssetCheckResult(passed=False, metadata={
-            "problems": f"the fairseq judge failed to run: {type(exc).__name__}: {exc}"})
+    return run_judge(context, JUDGE_SCRIPT, extras, judge=fairseq_judge, pipes=pipes_subprocess_client)

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from mm_assets.defs.shared.judge_pipes import run_judge
 from mm_assets.defs.shared.resources import FairseqJudgeResource, StorageResource
 from mm_assets.formats.fairseq_mmap import MMapFormatError, check_dataset, read_sizes
 from mm_assets.judge import JUDGE_DIR
@@ -27,10 +28,6 @@ def fairseq_reads_owt_data_dir(
     if event is None or event.asset_materialization is None:
         return dg.AssetCheckResult(passed=False, metadata={"problems": "owt_fairseq_data was never materialized"})
     metadata = event.asset_materialization.metadata
-    try:
-        python = fairseq_judge.interpreter()
-    except FileNotFoundError as exc:
-        return dg.AssetCheckResult(passed=False, metadata={"problems": str(exc)})
     paths = storage.layout.owt
     splits = {}
     for split in ("train", "valid"):
@@ -41,21 +38,13 @@ def fairseq_reads_owt_data_dir(
             "texts": [str(paths.clean_slice(n)) for n in numbers],
         }
     extras = {
-        "check_name": "fairseq_reads_data_dir",
-        "asset_key": "owt_fairseq_data",
         "data_dir": str(paths.fairseq_dir),
         "bpe_dir": str(storage.layout.gpt2_bpe_dir),
         "dict_symbols": metadata["dict_symbols"].value,
         "samples": SAMPLED_SEQUENCES,
         "splits": splits,
     }
-    try:
-        return pipes_subprocess_client.run(
-            command=[str(python), str(JUDGE_SCRIPT)], context=context.op_execution_context, extras=extras
-        ).get_asset_check_result()
-    except Exception as exc:  # the judge died before it could report: a failed check, not a crash
-        return dg.AssetCheckResult(passed=False, metadata={
-            "problems": f"the fairseq judge failed to run: {type(exc).__name__}: {exc}"})
+    return run_judge(context, JUDGE_SCRIPT, extras, judge=fairseq_judge, pipes=pipes_subprocess_client)
 
 
 @dg.asset_check(

@@ -22,6 +22,7 @@ from mm_assets.datasets.pairs.validate import check_images, check_pairs_table, s
 from mm_assets.judge import JUDGE_DIR
 from mm_assets.layout import DataLayout
 
+from .judge_pipes import run_judge
 from .resources import ComputeResource, FairseqJudgeResource, StorageResource
 
 JUDGE_SCRIPT = JUDGE_DIR / "check_pairs.py"
@@ -107,17 +108,7 @@ def pairs_table_checks(asset_key: str, table_of: Callable[[DataLayout], Path]) -
         path = table_of(storage.layout)
         if (missing := _missing(path, asset_key)) is not None:
             return missing
-        try:
-            python = fairseq_judge.interpreter()
-        except FileNotFoundError as exc:
-            return _failed(str(exc))
-        extras = {"check_name": "fairseq_encodes_pairs", "asset_key": asset_key,
-                  "bpe_dir": str(storage.layout.gpt2_bpe_dir), "rows": sample_rows(path)}
-        try:
-            return pipes_subprocess_client.run(
-                command=[str(python), str(JUDGE_SCRIPT)], context=context.op_execution_context, extras=extras,
-            ).get_asset_check_result()
-        except Exception as exc:  # the judge died before it could report: a failed check, not a crash
-            return _failed(f"the fairseq judge failed to run: {type(exc).__name__}: {exc}")
+        extras = {"bpe_dir": str(storage.layout.gpt2_bpe_dir), "rows": sample_rows(path)}
+        return run_judge(context, JUDGE_SCRIPT, extras, judge=fairseq_judge, pipes=pipes_subprocess_client)
 
     return [well_formed, counts_match, images_decode, fairseq_encodes]
