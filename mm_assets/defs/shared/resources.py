@@ -20,6 +20,8 @@ from mm_assets.fetch.http import FetchPolicy
 from mm_assets.judge import DEFAULT_FAIRSEQ_PYTHON
 from mm_assets.layout import DataLayout
 
+from .data_root import ensure_data_root
+
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("", "0", "false", "no", "off")
 HUB_HOST = "huggingface.co"
@@ -55,19 +57,41 @@ class EnvResource(dg.ConfigurableResource):
         self.check_values()
 
 
-class StorageResource(EnvResource):
-    """Where every artifact lives: the data root and the paths under it."""
+RAW_FILE_MODES = ("release", "keep")
 
-    ENV: ClassVar[dict[str, str]] = {"MM_DATA_ROOT": "data_root"}
+
+class StorageResource(EnvResource):
+    """Where every artifact lives (the data root and the paths under it), and whether raw upstream
+    files stay once what was made from them is verified (MM_RAW_FILES, docs/footprint.md).
+
+    A step checks that its data root is the one this instance's earlier steps wrote
+    (`data_root.ensure_data_root`, docs/deployment.md) before it does anything else.
+    """
+
+    ENV: ClassVar[dict[str, str]] = {"MM_DATA_ROOT": "data_root", "MM_RAW_FILES": "raw_files"}
     data_root: str = "./data"
+    raw_files: str = "release"
 
     @property
     def layout(self) -> DataLayout:
         return DataLayout(Path(self.data_root).resolve())
 
+    @property
+    def release_raw(self) -> bool:
+        """Whether a raw file goes once the outputs made from it are committed and verified."""
+        return self.raw_files.strip().lower() == "release"
+
     def check_values(self) -> None:
         if not self.data_root.strip():
             raise setting_error("MM_DATA_ROOT", self.data_root, "a folder path (default ./data)")
+        if self.raw_files.strip().lower() not in RAW_FILE_MODES:
+            raise setting_error("MM_RAW_FILES", self.raw_files,
+                                "release (default: raw files go once their outputs are verified) or keep")
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self.check_values()
+        if context.instance is not None:
+            ensure_data_root(context.instance, self.layout.root, context.run.run_id if context.run else None)
 
 
 class HttpResource(EnvResource):
