@@ -265,8 +265,9 @@ def extract_folder(
     source_mark.unlink()
     _swap_into_place(partial, final)
     with atomic_write(record, "w") as handle:
-        json.dump({"archive": identity, "zip": zip_path.name, "files": result.files, "bytes": result.bytes},
-                  handle)
+        json.dump({"archive": identity, "zip": zip_path.name, "files": result.files, "bytes": result.bytes,
+                   # name -> [size, CRC-32]: proves the folder once the zip is released (formats/extracted.py)
+                   "members": {i.filename[len(top) + 1:]: [i.file_size, i.CRC] for i in members}}, handle)
     return result
 
 

@@ -3,6 +3,11 @@
 A file an earlier materialization kept is checked again (its format, and the sha256 the source
 publishes or that materialization recorded) before it is reused; one that fails is fetched again.
 A hub refusal (401/403) becomes a message that says what to do (accept the terms, set HF_TOKEN).
+
+With MM_RAW_FILES=release a consumer removes the raw file once its own outputs are committed and
+verified (`release_raw_file`), leaving a record of the size and sha256 (`mm_assets.common.released`).
+While every output named there is present the file counts as verified and is not fetched again;
+once one is gone, the next materialization fetches the file again (docs/footprint.md).
 """
 
 from dataclasses import dataclass
@@ -12,12 +17,13 @@ import dagster as dg
 
 from mm_assets.common.hashing import sha256_of
 from mm_assets.common.locks import describe_owner
+from mm_assets.common.released import covering_release, forget_release, release
 from mm_assets.fetch.http import DownloadError, download_lock
 from mm_assets.fetch.hub import explain_refusal, parse_resolve_url
 from mm_assets.fetch.sources import fetch_file, is_remote, join_source
 from mm_assets.fetch.verify import VerificationError, Verifier, verify_existing
 
-from .resources import HttpResource
+from .resources import HttpResource, StorageResource
 from .retry import retry_only_transient_download_errors
 
 
@@ -35,6 +41,7 @@ class RawFile:
     reused: bool
     resumed_from: int
     verified: tuple[str, ...]
+    released: bool = False  # gone from disk; its outputs stand for it
 
     def metadata(self, prefix: str = "") -> dict:
         return {
@@ -42,14 +49,17 @@ class RawFile:
             f"{prefix}sha256": self.sha256,
             f"{prefix}reused_existing_file": self.reused,
             f"{prefix}resumed_from_byte": self.resumed_from,
+            f"{prefix}released": self.released,
         }
 
 
-def recorded_metadata(context: dg.AssetExecutionContext, key: str) -> str | None:
-    """A value this partition's (or asset's) last materialization recorded, if any."""
+def recorded_metadata(context: dg.AssetExecutionContext, key: str, asset_key: str | None = None) -> str | None:
+    """A value this partition's (or asset's) last materialization recorded, if any; of `asset_key`
+    (same partition) when given, else of the asset being materialized."""
     partitions = [context.partition_key] if context.has_partition_key else None
     records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=partitions), limit=1).records
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset_key) if asset_key else context.asset_key,
+                              asset_partitions=partitions), limit=1).records
     if not records:
         return None
     value = records[0].asset_materialization.metadata.get(key)
@@ -59,7 +69,16 @@ def recorded_metadata(context: dg.AssetExecutionContext, key: str) -> str | None
 def fetch_or_reuse(context: dg.AssetExecutionContext, http: HttpResource, source: str, relative: str,
                    dest: Path, *, verify: Verifier, expected_sha256: str | None = None,
                    recorded_key: str = "sha256", force: bool = False) -> RawFile:
-    """`dest` verified: kept when it passes again, else fetched from `source` (URL or folder)."""
+    """`dest` verified: kept when it passes again, else fetched from `source` (URL or folder).
+
+    A released `dest` whose outputs are all present is not fetched (nor is it there to verify).
+    """
+    if not force and (released := covering_release(dest)) is not None:
+        context.log.info(f"{dest} was released on {released.released_at} once its outputs were verified "
+                         f"({', '.join(released.outputs)}); they are present, so it is not fetched again")
+        return RawFile(dest, released.size, released.sha256, True, 0,
+                       (f"released after its outputs were verified; sha256 {released.sha256} as recorded then",),
+                       released=True)
     if dest.is_file() and not force:
         recorded = recorded_metadata(context, recorded_key) if expected_sha256 is None else None
         # Under the download lock: a bad kept file is removed, and that must not race a download.
@@ -85,7 +104,25 @@ def fetch_or_reuse(context: dg.AssetExecutionContext, http: HttpResource, source
             if explained is exc:
                 raise
             raise explained from exc
+    forget_release(dest)  # a file again: an old record no longer describes it
     return RawFile(dest, result.size, result.sha256, False, result.resumed_from, result.verified)
+
+
+def release_raw_file(context: dg.AssetExecutionContext, storage: StorageResource, raw: Path, raw_asset: str,
+                     outputs: list[Path], *, facts: dict | None = None) -> dict:
+    """With MM_RAW_FILES=release, remove `raw` now that `outputs` are committed and verified; the
+    metadata saying what happened. Its size and sha256 come from `raw_asset`'s last materialization
+    (the same partition), so a rerun of that asset reports them without fetching."""
+    if not storage.release_raw or not raw.is_file():
+        return {"raw_file_released": False} if raw.is_file() else {}
+    with download_lock(raw, owner=describe_owner(context.run.run_id)):  # not while a download verifies it
+        size = raw.stat().st_size
+        recorded = recorded_metadata(context, "sha256", raw_asset)
+        sha256 = recorded if recorded and recorded_metadata(context, "bytes", raw_asset) == size else sha256_of(raw)
+        release(raw, size=size, sha256=sha256, outputs=outputs, facts=facts)
+    context.log.info(f"released {raw} ({size:,} bytes): {', '.join(map(str, outputs))} verified and stand for it "
+                     "(MM_RAW_FILES=release)")
+    return {"raw_file_released": True, "raw_file_released_bytes": size}
 
 
 def verified_markdown(checks: tuple[str, ...]) -> dg.MetadataValue:
