@@ -119,9 +119,9 @@ def extract_image_folders(
     for folder, (zip_path, asset_key) in zips.items():
         target = images_dir / folder
         record = extraction_record(images_dir, folder)
-        if not zip_path.is_file() and (released := covering_release(zip_path)) is not None \
-                and json.loads(record.read_text()).get("archive") == released.facts.get("archive"):
-            recorded = json.loads(record.read_text())
+        released = None if zip_path.is_file() else covering_release(zip_path)  # its outputs include `record`
+        recorded = json.loads(record.read_text()) if released is not None else {}
+        if released is not None and recorded.get("archive") == released.facts.get("archive"):
             total += recorded["files"]
             metadata[f"{folder}_images"] = recorded["files"]
             metadata[f"{folder}_bytes"] = recorded["bytes"]
