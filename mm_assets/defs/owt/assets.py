@@ -60,7 +60,8 @@ def _require_input(path: Path, number: int, upstream: str) -> Path:
     "hub, with HF_TOKEN when set, or a local mirror), resumed with HTTP Range requests and renamed "
     "into place only once verified: the announced size, the hub's sha256, and the archive's "
     f"structure ({RULES}, 'OpenWebText archives'). A file kept from an earlier run is verified "
-    "again before it is reused.",
+    "again before it is reused; one released once its cleaned text was written (MM_RAW_FILES=release, "
+    "docs/footprint.md) is reported with its recorded sha256, not fetched again.",
 )
 def owt_raw_slice(
     context: dg.AssetExecutionContext, config: DownloadConfig, storage: StorageResource,

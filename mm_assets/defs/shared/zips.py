@@ -83,7 +83,8 @@ def zip_download_asset(
         pool=f"{group}_download",
         retry_policy=NETWORK_RETRY_POLICY,
         required_resource_keys={"storage", "http", source_resource},
-        description=description,
+        description=description + " An image zip released once its folder was extracted and proved "
+        "(MM_RAW_FILES=release, docs/footprint.md) is reported with its recorded sha256, not fetched again.",
     )
     def _download(context: dg.AssetExecutionContext, config: DownloadConfig) -> dg.MaterializeResult:
         storage: StorageResource = context.resources.storage
