@@ -7,7 +7,8 @@ import dagster as dg
 from mm_assets.common.hashing import sha256_of
 from mm_assets.common.released import covering_release, forget_release, is_present, release
 from mm_assets.datasets.owt.archive import OwtArchiveError, verify_raw_slice
-from mm_assets.datasets.owt.clean import clean_slice, count_lines_and_hash
+from mm_assets.datasets.owt.clean import clean_slice
+from mm_assets.datasets.owt.proof import prove_slice_against_text
 from mm_assets.datasets.owt.data_dir import DamagedSliceError, check_slice, missing_binarized_slices, write_data_dir
 from mm_assets.datasets.owt.slices import slice_hub_path
 from mm_assets.formats.fairseq_mmap import MMapFormatError
@@ -22,7 +23,7 @@ from mm_assets.defs.shared.raw_files import (
 from mm_assets.defs.shared.retry import NETWORK_RETRY_POLICY
 from mm_assets.defs.shared.writing import sole_writer
 from mm_assets.text.binarize import binarize_text
-from mm_assets.text.gpt2_bpe import verify_gpt2_bpe
+from mm_assets.text.gpt2_bpe import Gpt2BpeFiles, verify_gpt2_bpe
 
 from .partitions import owt_slices
 from .resources import OwtSource
@@ -148,7 +149,7 @@ def owt_binarized_slice(
     with sole_writer(context, bin_path, bin_path, idx_path):
         counts = binarize_text(text, prefix, files.directory, workers=compute.worker_count,
                                log=context.log.info)
-        released = _release_clean_text(context, storage, number) if storage.release_raw else {}
+        released = _release_clean_text(context, storage, number, files) if storage.release_raw else {}
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(prefix) + ".{bin,idx}"),
         "dagster/row_count": counts["sequences"],
@@ -172,21 +173,24 @@ def _drop_if_damaged(paths, number: int) -> None:
             "again (the raw slice is fetched again), then owt_fairseq_data.", allow_retries=False) from exc
 
 
-def _release_clean_text(context: dg.AssetExecutionContext, storage: StorageResource, number: int) -> dict:
-    """Prove the slice against its cleaned text (one sequence per line), then release the text,
-    keeping its line count and sha256 for the checks."""
+def _release_clean_text(context: dg.AssetExecutionContext, storage: StorageResource, number: int,
+                        bpe: Gpt2BpeFiles) -> dict:
+    """Prove the slice against its cleaned text (one sequence per line, sampled sequences decoded
+    back to their lines), then release the text, keeping its line count and sha256 for the checks."""
     paths = storage.layout.owt
     text, prefix = paths.clean_slice(number), paths.binarized_prefix(number)
-    lines, sha256 = count_lines_and_hash(text)
-    summary = check_slice(paths, number)
-    if summary.count != lines:
-        raise dg.Failure(f"slice {number:02d}: {summary.count:,} sequences for {lines:,} cleaned lines; the text "
-                         "is kept: materialize owt_binarized_slice again", allow_retries=False)
+    proof = prove_slice_against_text(prefix, text, bpe)
+    if proof.problems:
+        raise dg.Failure(f"slice {number:02d} does not match its cleaned text: {'; '.join(proof.problems[:5])}. "
+                         "The text is kept: materialize owt_binarized_slice again", allow_retries=False)
+    lines, sha256 = proof.lines, proof.sha256
     size = text.stat().st_size
     release(text, size=size, sha256=sha256, outputs=[prefix.with_suffix(".bin"), prefix.with_suffix(".idx")],
             facts={"lines": lines})
-    context.log.info(f"released {text} ({size:,} bytes): the slice holds one sequence per line (MM_RAW_FILES=release)")
-    return {"clean_text_released": True, "clean_text_released_bytes": size}
+    context.log.info(f"released {text} ({size:,} bytes): the slice holds one sequence per line, and "
+                     f"{proof.compared} sampled sequences decode back to their lines (MM_RAW_FILES=release)")
+    return {"clean_text_released": True, "clean_text_released_bytes": size,
+            "sequences_decoded_back_before_release": proof.compared}
 
 
 @dg.asset(
