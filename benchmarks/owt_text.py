@@ -115,7 +115,8 @@ def run_through_dagster(mirror: Path, work: Path, bpe_dir: Path, workers: int) -
     (root / "home").mkdir(parents=True)
     env = {**os.environ, "DAGSTER_HOME": str(root / "home"), "MM_DATA_ROOT": str(root / "data"),
            "MM_OWT_URL": str(mirror), "MM_GPT2_BPE_URL": str(bpe_dir), "MM_WORKERS": str(workers),
-           "MM_OWT_TRAIN_SLICES": str(TRAIN), "MM_OWT_VALID_SLICES": str(VALID)}
+           "MM_OWT_TRAIN_SLICES": str(TRAIN), "MM_OWT_VALID_SLICES": str(VALID),
+           "MM_RAW_FILES": "keep"}  # the statistics below read the cleaned text the chain wrote
     dagster = str(Path(sys.executable).parent / "dagster")
 
     def materialize(*args: str) -> None:

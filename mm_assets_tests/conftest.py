@@ -135,6 +135,7 @@ def cli_run(owt_mirror, bpe_dir, fairseq_python, tmp_path_factory):
         "MM_FAIRSEQ_PYTHON": fairseq_python,
         "DAGSTER_HOME": str(root / "dagster_home"),
         "MM_WORKERS": "2",
+        "MM_RAW_FILES": "keep",  # the tests below read the cleaned text and the per-slice files
     }
     (root / "dagster_home").mkdir()
     logs = [run_materialize_cli(env, "--select", "gpt2_bpe")]

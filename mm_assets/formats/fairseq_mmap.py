@@ -7,6 +7,7 @@ sizes, `int64[N]` byte pointers. `.bin`: the items back to back. fairseq's own r
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import struct
@@ -85,20 +86,22 @@ class DatasetSummary:
     dtype: np.dtype
 
 
-def check_dataset(prefix: str | Path) -> DatasetSummary:
+def check_dataset(prefix: str | Path, *, bin_size: int | None = None) -> DatasetSummary:
     """Check that `<prefix>.idx` is sound and that `<prefix>.bin` holds exactly what it indexes.
 
-    Raises MMapFormatError naming the file and what is wrong; reads only the index.
+    `bin_size` stands for the `.bin`'s size when its bytes lie elsewhere (a slice released into a
+    merged split). Raises MMapFormatError naming the file and what is wrong; reads only the index.
     """
     prefix = Path(prefix)
     idx, bin_path = prefix.with_suffix(".idx"), prefix.with_suffix(".bin")
-    for path in (idx, bin_path):
+    for path in (idx, bin_path) if bin_size is None else (idx,):
         if not path.is_file():
             raise MMapFormatError(f"{path}: missing")
     info = read_index_header(idx)
     sizes = read_sizes(idx)
     tokens = sum(int(np.asarray(sizes[i:i + _CHUNK]).sum(dtype=np.int64)) for i in range(0, info.count, _CHUNK))
-    expected, actual = tokens * info.dtype.itemsize, os.path.getsize(bin_path)
+    expected = tokens * info.dtype.itemsize
+    actual = os.path.getsize(bin_path) if bin_size is None else bin_size
     if actual != expected:
         raise MMapFormatError(
             f"{bin_path}: {actual:,} bytes, but its index {idx.name} describes {info.count:,} items of "
@@ -125,6 +128,26 @@ def problems_under(directory: str | Path) -> list[str]:
     problems += [f"{idx.with_suffix('.bin')}: missing" for idx in sorted(directory.rglob("*.idx"))
                  if not idx.with_suffix(".bin").is_file()]
     return problems
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    """Bytes `[offset, offset + length)` of a file, and their sha256."""
+
+    offset: int
+    length: int
+    sha256: str
+
+
+def sha256_of_range(path: str | Path, offset: int, length: int) -> str:
+    """The sha256 of `length` bytes of `path` from `offset` (fewer if the file is shorter)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        while length > 0 and (block := handle.read(min(length, 1 << 24))):
+            digest.update(block)
+            length -= len(block)
+    return digest.hexdigest()
 
 
 class MMapWriter:
@@ -160,8 +183,9 @@ class MMapWriter:
         self.count += sizes.size
         self.tokens += tokens.size
 
-    def add_dataset(self, prefix: str | Path) -> None:
-        """Append a whole existing dataset (its `.bin` copied, its sizes streamed)."""
+    def add_dataset(self, prefix: str | Path) -> "ByteRange":
+        """Append a whole existing dataset (its `.bin` copied, its sizes streamed); where its
+        bytes now lie in this `.bin`, with their sha256."""
         prefix = Path(prefix)
         idx, bin_path = prefix.with_suffix(".idx"), prefix.with_suffix(".bin")
         summary = check_dataset(prefix)
@@ -170,10 +194,14 @@ class MMapWriter:
         sizes = read_sizes(idx)
         for start in range(0, summary.count, _CHUNK):
             self._sizes.write(np.asarray(sizes[start:start + _CHUNK]).tobytes())
+        offset, digest = self.tokens * self.dtype.itemsize, hashlib.sha256()
         with open(bin_path, "rb") as reader:
-            shutil.copyfileobj(reader, self._bin, 1 << 24)
+            while block := reader.read(1 << 24):
+                digest.update(block)
+                self._bin.write(block)
         self.count += summary.count
         self.tokens += summary.tokens
+        return ByteRange(offset, summary.tokens * self.dtype.itemsize, digest.hexdigest())
 
     def finish(self) -> None:
         """Write the `.idx`; the caller commits the group."""

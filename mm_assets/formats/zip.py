@@ -317,7 +317,9 @@ def extract_folder(
     _swap_into_place(partial, final)
     with atomic_write(record, "w") as handle:
         json.dump({"archive": identity, "zip": zip_path.name, "files": result.files, "bytes": result.bytes,
-                   "skipped": dict(result.skipped.counts)}, handle)
+                   "skipped": dict(result.skipped.counts),
+                   # name -> [size, CRC-32]: proves the folder once the zip is released (formats/extracted.py)
+                   "members": {i.filename[len(top) + 1:]: [i.file_size, i.CRC] for i in members}}, handle)
     return result
 
 

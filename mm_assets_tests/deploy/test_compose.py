@@ -236,9 +236,9 @@ def test_env_example_names_every_pipeline_setting():
 
 
 def test_the_readme_worker_command_gives_the_instance_everything_it_reads(dockerfile):
-    """A worker started with `docker run` (README) has every variable dagster.yaml and
+    """A worker started with `docker run` (docs/deployment.md) has every variable dagster.yaml and
     celery_worker.yaml read: from the image, from -e, or (the password) from --env-file."""
-    readme = (REPO / "README.md").read_text()
+    readme = (REPO / "docs" / "deployment.md").read_text()
     command = re.search(r"docker run -d --name mm-worker.*?-n mm-worker", readme, re.S).group(0)
     given = set(re.findall(r"-e ([A-Z_]+)=", command))
     image = {name for instruction, args in dockerfile if instruction == "ENV"

@@ -198,5 +198,6 @@ def pipeline_env(*, data_root: Path, home: Path, owt_mirror: Path, bpe_dir: Path
         "MM_OWT_VALID_SLICES": "5",
         "MM_FAIRSEQ_PYTHON": fairseq_python,
         "MM_WORKERS": "2",
+        "MM_RAW_FILES": "keep",  # as cli_run: the intermediates are compared file by file
         **extra,
     }

@@ -6,6 +6,7 @@ decompress members (liblzma releases the GIL) and clean their documents.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Callable
 
@@ -43,14 +44,16 @@ def clean_slice(
 ) -> dict:
     """Write the cleaned lines of `slice_tar` to `output` (atomically); return the counts.
 
-    Besides the cleaning counts: `xz_members`, `skipped_outer_members`, `skipped_inner_members`
-    and `skipped_members` (a Tally by kind, with example names). A member over a cap of `limits`
-    raises `ArchiveLimitError` and nothing is written.
+    Besides the cleaning counts: `xz_members`, `skipped_outer_members`, `skipped_inner_members`,
+    `skipped_members` (a Tally by kind, with example names) and `sha256` of the text written (what
+    proves the text once it is released, docs/footprint.md). A member over a cap of `limits` raises
+    `ArchiveLimitError` and nothing is written.
     """
     slice_tar = Path(slice_tar)
     workers = workers or default_workers()
     stats, skipped = CleanStats(), Tally()
     members = 0
+    digest = hashlib.sha256()
     progress = Progress(f"clean {slice_tar.name}", log, total=slice_tar.stat().st_size,
                         interval=progress_interval)
     with atomic_write(output) as writer:
@@ -60,6 +63,7 @@ def clean_slice(
                               size=lambda member: TEXT_PER_XZ_BYTE * len(member.data), max_bytes=IN_FLIGHT_BYTES)
         for (text, member_stats, member_skipped), compressed_size in cleaned:
             writer.write(text)
+            digest.update(text)
             stats.add(member_stats)
             skipped.update(member_skipped)
             members += 1
@@ -68,4 +72,16 @@ def clean_slice(
     by_level = {level: sum(n for key, n in skipped.counts.items() if key.startswith(level))
                 for level in ("outer", "inner")}
     return {"xz_members": members, **stats.as_dict(), "skipped_outer_members": by_level["outer"],
-            "skipped_inner_members": by_level["inner"], "skipped_members": skipped}
+            "skipped_inner_members": by_level["inner"], "skipped_members": skipped,
+            "sha256": digest.hexdigest()}
+
+
+def count_lines_and_hash(text: str | Path) -> tuple[int, str]:
+    """The number of lines of a cleaned text and its sha256, in one read: what proves the binarized
+    slice against it before the text is released, and what its release record keeps."""
+    digest, lines = hashlib.sha256(), 0
+    with open(text, "rb") as handle:
+        while block := handle.read(1 << 24):
+            digest.update(block)
+            lines += block.count(b"\n")
+    return lines, digest.hexdigest()

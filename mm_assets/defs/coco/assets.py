@@ -70,7 +70,7 @@ def coco_images(context: dg.AssetExecutionContext, storage: StorageResource, com
     paths = storage.layout.coco
     split = coco_source.chosen_split()
     zips = {folder: (paths.raw(IMAGE_ZIPS[folder]), ZIP_ASSETS[folder]) for folder in split.folders}
-    metadata = extract_image_folders(context, zips, paths.images_dir, workers=compute.worker_count,
+    metadata = extract_image_folders(context, storage, zips, paths.images_dir, workers=compute.worker_count,
                                      limits=archive_limits.limits)
     return dg.MaterializeResult(metadata={**metadata, "split": split.name})
 

@@ -4,23 +4,46 @@ from pathlib import Path
 
 import dagster as dg
 
+from mm_assets.common.hashing import sha256_of
+from mm_assets.common.released import covering_release, forget_release, is_present, release
 from mm_assets.datasets.owt.archive import OwtArchiveError, verify_raw_slice
 from mm_assets.datasets.owt.clean import clean_slice
-from mm_assets.datasets.owt.data_dir import DamagedSliceError, missing_binarized_slices, write_data_dir
+from mm_assets.datasets.owt.proof import prove_slice_against_text
+from mm_assets.datasets.owt.data_dir import DamagedSliceError, check_slice, missing_binarized_slices, write_data_dir
 from mm_assets.datasets.owt.slices import slice_hub_path
+from mm_assets.defs.shared.raw_files import (
+    DownloadConfig,
+    fetch_or_reuse,
+    recorded_metadata,
+    release_raw_file,
+    verified_markdown,
+)
 from mm_assets.defs.shared.resources import ArchiveLimitsResource, ComputeResource, HttpResource, StorageResource
-from mm_assets.formats.archive_limits import ArchiveLimitError
-from mm_assets.defs.shared.raw_files import DownloadConfig, fetch_or_reuse, verified_markdown
 from mm_assets.defs.shared.retry import retry_only_what_can_heal
+from mm_assets.formats.archive_limits import ArchiveLimitError
+from mm_assets.formats.fairseq_mmap import MMapFormatError
 from mm_assets.defs.shared.writing import sole_writer
 from mm_assets.pictures.readers import owt_lengths_markdown
 from mm_assets.text.binarize import binarize_text
-from mm_assets.text.gpt2_bpe import verify_gpt2_bpe
+from mm_assets.text.gpt2_bpe import Gpt2BpeFiles, verify_gpt2_bpe
 
 from .partitions import owt_slices
 from .resources import OwtSource
 
 RULES = "docs/data-rules.md"
+
+
+def _kept_as_released(context: dg.AssetExecutionContext, source: Path, outputs: list[Path]) -> dg.MaterializeResult | None:
+    """The result of a rerun whose input was released while its outputs (or what they were released
+    into) are all present: nothing to redo, and the input cannot be read anyway."""
+    if source.is_file() or covering_release(source) is None or not all(map(is_present, outputs)):
+        return None
+    context.log.info(f"{source} was released once its outputs were verified; they are present and kept")
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(outputs[0])),
+        "state": "kept: the input was released (MM_RAW_FILES=release) and the outputs are present",
+        "dagster/row_count": recorded_metadata(context, "dagster/row_count") or 0,
+    })
 
 
 def _require_input(path: Path, number: int, upstream: str) -> Path:
@@ -39,7 +62,8 @@ def _require_input(path: Path, number: int, upstream: str) -> Path:
     "hub, with HF_TOKEN when set, or a local mirror), resumed with HTTP Range requests and renamed "
     "into place only once verified: the announced size, the hub's sha256, and the archive's "
     f"structure ({RULES}, 'OpenWebText archives'). A file kept from an earlier run is verified "
-    "again before it is reused.",
+    "again before it is reused; one released once its cleaned text was written (MM_RAW_FILES=release, "
+    "docs/footprint.md) is reported with its recorded sha256, not fetched again.",
 )
 @retry_only_what_can_heal
 def owt_raw_slice(
@@ -74,8 +98,10 @@ def owt_clean_slice(
 ) -> dg.MaterializeResult:
     number = int(context.partition_key)
     paths = storage.layout.owt
-    raw = _require_input(paths.raw_slice(number), number, "owt_raw_slice")
     output = paths.clean_slice(number)
+    if (kept := _kept_as_released(context, paths.raw_slice(number), [output])) is not None:
+        return kept
+    raw = _require_input(paths.raw_slice(number), number, "owt_raw_slice")
     with sole_writer(context, output):
         try:
             counts = clean_slice(raw, output, workers=compute.worker_count, log=context.log.info,
@@ -88,12 +114,19 @@ def owt_clean_slice(
                 f"slice {number:02d}: the raw slice is damaged: {exc}. It was removed: materialize "
                 f"owt_raw_slice for partition {number:02d} again to fetch it again, then owt_clean_slice.",
                 allow_retries=False) from exc
+        released = {}
+        if storage.release_raw:
+            if sha256_of(output) != counts["sha256"]:  # read back: what is on disk is what was written
+                raise dg.Failure(f"slice {number:02d}: {output} differs from the text just written (a disk "
+                                 "error?); the raw slice is kept: materialize owt_clean_slice again")
+            released = release_raw_file(context, storage, raw, "owt_raw_slice", [output])
     skipped = counts.pop("skipped_members")
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(output)),
         "dagster/row_count": counts["lines_kept"],
         **counts,
         "skipped_members": dg.MetadataValue.md(skipped.as_markdown()),
+        **released,
     })
 
 
@@ -112,18 +145,58 @@ def owt_binarized_slice(
 ) -> dg.MaterializeResult:
     number = int(context.partition_key)
     layout = storage.layout
-    text = _require_input(layout.owt.clean_slice(number), number, "owt_clean_slice")
-    files = verify_gpt2_bpe(layout.gpt2_bpe_dir)
     prefix = layout.owt.binarized_prefix(number)
     bin_path, idx_path = prefix.with_suffix(".bin"), prefix.with_suffix(".idx")
+    if (kept := _kept_as_released(context, layout.owt.clean_slice(number), [bin_path, idx_path])) is not None:
+        _drop_if_damaged(layout.owt, number)
+        return kept
+    text = _require_input(layout.owt.clean_slice(number), number, "owt_clean_slice")
+    files = verify_gpt2_bpe(layout.gpt2_bpe_dir)
     with sole_writer(context, bin_path, bin_path, idx_path):
         counts = binarize_text(text, prefix, files.directory, workers=compute.worker_count,
                                log=context.log.info)
+        released = _release_clean_text(context, storage, number, files) if storage.release_raw else {}
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(prefix) + ".{bin,idx}"),
         "dagster/row_count": counts["sequences"],
         **counts,
+        **released,
     })
+
+
+def _drop_if_damaged(paths, number: int) -> None:
+    """A kept slice whose cleaned text was released must still check; a damaged one is removed, so
+    that what was released for it counts as missing and is made again from a fresh download."""
+    try:
+        check_slice(paths, number)
+    except MMapFormatError as exc:
+        bin_path = paths.binarized_prefix(number).with_suffix(".bin")
+        bin_path.unlink(missing_ok=True)
+        forget_release(bin_path)
+        raise dg.Failure(
+            f"{exc}. The slice was removed. Its cleaned text and raw slice were released (MM_RAW_FILES=release), "
+            f"so materialize owt_raw_slice, owt_clean_slice and owt_binarized_slice for partition {number:02d} "
+            "again (the raw slice is fetched again), then owt_fairseq_data.", allow_retries=False) from exc
+
+
+def _release_clean_text(context: dg.AssetExecutionContext, storage: StorageResource, number: int,
+                        bpe: Gpt2BpeFiles) -> dict:
+    """Prove the slice against its cleaned text (one sequence per line, sampled sequences decoded
+    back to their lines), then release the text, keeping its line count and sha256 for the checks."""
+    paths = storage.layout.owt
+    text, prefix = paths.clean_slice(number), paths.binarized_prefix(number)
+    proof = prove_slice_against_text(prefix, text, bpe)
+    if proof.problems:
+        raise dg.Failure(f"slice {number:02d} does not match its cleaned text: {'; '.join(proof.problems[:5])}. "
+                         "The text is kept: materialize owt_binarized_slice again", allow_retries=False)
+    lines, sha256 = proof.lines, proof.sha256
+    size = text.stat().st_size
+    release(text, size=size, sha256=sha256, outputs=[prefix.with_suffix(".bin"), prefix.with_suffix(".idx")],
+            facts={"lines": lines})
+    context.log.info(f"released {text} ({size:,} bytes): the slice holds one sequence per line, and "
+                     f"{proof.compared} sampled sequences decode back to their lines (MM_RAW_FILES=release)")
+    return {"clean_text_released": True, "clean_text_released_bytes": size,
+            "sequences_decoded_back_before_release": proof.compared}
 
 
 @dg.asset(
@@ -150,17 +223,20 @@ def owt_fairseq_data(
     files = verify_gpt2_bpe(layout.gpt2_bpe_dir)
     try:
         with sole_writer(context, layout.owt.fairseq_dir, *layout.owt.fairseq_files()):
-            counts = write_data_dir(layout.owt, splits, files.dict_txt, log=context.log.info)
+            counts = write_data_dir(layout.owt, splits, files.dict_txt, release_slices=storage.release_raw,
+                                    log=context.log.info)
     except DamagedSliceError as exc:
         raise dg.Failure(
-            f"{exc}. Materialize owt_binarized_slice for partition {exc.number:02d} again (its cleaned "
-            "text is kept), then owt_fairseq_data.", allow_retries=False) from exc
+            f"{exc}. Materialize owt_binarized_slice for partition {exc.number:02d} again, then "
+            "owt_fairseq_data.", allow_retries=False) from exc
     metadata: dict = {"path": dg.MetadataValue.path(str(layout.owt.fairseq_dir))}
     for split, numbers in splits.items():
         metadata[f"{split}_slices"] = ",".join(f"{n:02d}" for n in numbers)
         metadata[f"{split}_sequences"] = counts[split]["sequences"]
         metadata[f"{split}_tokens"] = counts[split]["tokens"]
     metadata["dict_symbols"] = counts["dict_symbols"]
+    metadata["slice_bins_released"] = counts["slices_released"]
+    metadata["state"] = "kept: already merged as asked" if counts["up_to_date"] else "merged"
     metadata["dagster/row_count"] = sum(counts[split]["sequences"] for split in splits)
     metadata["sequence_lengths"] = dg.MetadataValue.md(owt_lengths_markdown(layout.owt.fairseq_dir, list(splits)))
     return dg.MaterializeResult(metadata=metadata)

@@ -5,6 +5,11 @@ publishes or that materialization recorded) before it is reused; one that fails 
 A hub refusal (401/403) becomes a message that says what to do (accept the terms, set HF_TOKEN).
 A file that `MM_RAW_FILES=release` removed is not fetched again while the outputs made from it
 still match what was recorded (the caller's `released` says so, with the file's size and sha256).
+
+With MM_RAW_FILES=release a consumer removes the raw file once its own outputs are committed and
+verified (`release_raw_file`), leaving a record of the size and sha256 (`mm_assets.common.released`).
+While every output named there is present the file counts as verified and is not fetched again;
+once one is gone, the next materialization fetches the file again (docs/footprint.md).
 """
 
 from dataclasses import dataclass
@@ -15,12 +20,13 @@ import dagster as dg
 
 from mm_assets.common.hashing import sha256_of
 from mm_assets.common.locks import describe_owner
+from mm_assets.common.released import covering_release, forget_release, release
 from mm_assets.fetch.http import DownloadError, download_lock
 from mm_assets.fetch.hub import explain_refusal, parse_resolve_url
 from mm_assets.fetch.sources import fetch_file, is_remote, join_source
 from mm_assets.fetch.verify import VerificationError, Verifier, verify_existing
 
-from .resources import HttpResource
+from .resources import HttpResource, StorageResource
 
 
 class DownloadConfig(dg.Config):
@@ -37,7 +43,7 @@ class RawFile:
     reused: bool
     resumed_from: int
     verified: tuple[str, ...]
-    released: bool = False  # removed after its outputs were verified; size and sha256 are the recorded ones
+    released: bool = False  # gone from disk; its outputs stand for it
 
     def metadata(self, prefix: str = "") -> dict:
         return {
@@ -49,11 +55,13 @@ class RawFile:
         }
 
 
-def recorded_metadata(context: dg.AssetExecutionContext, key: str) -> str | None:
-    """A value this partition's (or asset's) last materialization recorded, if any."""
+def recorded_metadata(context: dg.AssetExecutionContext, key: str, asset_key: str | None = None) -> str | None:
+    """A value this partition's (or asset's) last materialization recorded, if any; of `asset_key`
+    (same partition) when given, else of the asset being materialized."""
     partitions = [context.partition_key] if context.has_partition_key else None
     records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=partitions), limit=1).records
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset_key) if asset_key else context.asset_key,
+                              asset_partitions=partitions), limit=1).records
     if not records:
         return None
     value = records[0].asset_materialization.metadata.get(key)
@@ -66,9 +74,16 @@ def fetch_or_reuse(context: dg.AssetExecutionContext, http: HttpResource, source
                    released: Optional[Callable[[], Optional[tuple[int, str]]]] = None) -> RawFile:
     """`dest` verified: kept when it passes again, else fetched from `source` (URL or folder).
 
-    `released`: for a `dest` that is gone, (size, sha256) it had if the outputs made from it are
-    still intact, else None; then nothing is fetched.
+    A released `dest` whose outputs are all present (its release record says which) is not fetched,
+    nor is it there to verify. `released`: for a source whose outputs are proved by the caller
+    (ImageNet's shard parts), (size, sha256) of a gone `dest` whose outputs still match, else None.
     """
+    if not force and (record := covering_release(dest)) is not None:
+        context.log.info(f"{dest} was released on {record.released_at} once its outputs were verified "
+                         f"({', '.join(record.outputs)}); they are present, so it is not fetched again")
+        return RawFile(dest, record.size, record.sha256, True, 0,
+                       (f"released after its outputs were verified; sha256 {record.sha256} as recorded then",),
+                       released=True)
     if released is not None and not force and not dest.exists():
         record = released()
         if record is not None:
@@ -101,7 +116,25 @@ def fetch_or_reuse(context: dg.AssetExecutionContext, http: HttpResource, source
         if explained is exc:
             raise
         raise explained from exc
+    forget_release(dest)  # a file again: an old record no longer describes it
     return RawFile(dest, result.size, result.sha256, False, result.resumed_from, result.verified)
+
+
+def release_raw_file(context: dg.AssetExecutionContext, storage: StorageResource, raw: Path, raw_asset: str,
+                     outputs: list[Path], *, facts: dict | None = None) -> dict:
+    """With MM_RAW_FILES=release, remove `raw` now that `outputs` are committed and verified; the
+    metadata saying what happened. Its size and sha256 come from `raw_asset`'s last materialization
+    (the same partition), so a rerun of that asset reports them without fetching."""
+    if not storage.release_raw or not raw.is_file():
+        return {"raw_file_released": False} if raw.is_file() else {}
+    with download_lock(raw, owner=describe_owner(context.run.run_id)):  # not while a download verifies it
+        size = raw.stat().st_size
+        recorded = recorded_metadata(context, "sha256", raw_asset)
+        sha256 = recorded if recorded and recorded_metadata(context, "bytes", raw_asset) == size else sha256_of(raw)
+        release(raw, size=size, sha256=sha256, outputs=outputs, facts=facts)
+    context.log.info(f"released {raw} ({size:,} bytes): {', '.join(map(str, outputs))} verified and stand for it "
+                     "(MM_RAW_FILES=release)")
+    return {"raw_file_released": True, "raw_file_released_bytes": size}
 
 
 def verified_markdown(checks: tuple[str, ...]) -> dg.MetadataValue:

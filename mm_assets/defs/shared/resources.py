@@ -27,6 +27,8 @@ from mm_assets.formats.archive_limits import (
 from mm_assets.judge import DEFAULT_FAIRSEQ_PYTHON
 from mm_assets.layout import DataLayout
 
+from .data_root import ensure_data_root
+
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("", "0", "false", "no", "off")
 HUB_HOST = "huggingface.co"
@@ -71,12 +73,17 @@ class EnvResource(dg.ConfigurableResource):
         self.check_sources()
 
 
-RAW_FILES_CHOICES = ("release", "keep")
+
+RAW_FILE_MODES = ("release", "keep")
 
 
 class StorageResource(EnvResource):
-    """Where every artifact lives: the data root and the paths under it; whether raw downloads
-    stay once what was made from them is committed and verified (`MM_RAW_FILES`)."""
+    """Where every artifact lives (the data root and the paths under it), and whether raw upstream
+    files stay once what was made from them is verified (MM_RAW_FILES, docs/footprint.md).
+
+    A step checks that its data root is the one this instance's earlier steps wrote
+    (`data_root.ensure_data_root`, docs/deployment.md) before it does anything else.
+    """
 
     ENV: ClassVar[dict[str, str]] = {"MM_DATA_ROOT": "data_root", "MM_RAW_FILES": "raw_files"}
     data_root: str = "./data"
@@ -88,15 +95,20 @@ class StorageResource(EnvResource):
 
     @property
     def release_raw(self) -> bool:
-        """Remove a raw file once its outputs are verified (its size and sha256 stay recorded)."""
+        """Whether a raw file goes once the outputs made from it are committed and verified."""
         return self.raw_files.strip().lower() == "release"
 
     def check_values(self) -> None:
         if not self.data_root.strip():
             raise setting_error("MM_DATA_ROOT", self.data_root, "a folder path (default ./data)")
-        if self.raw_files.strip().lower() not in RAW_FILES_CHOICES:
+        if self.raw_files.strip().lower() not in RAW_FILE_MODES:
             raise setting_error("MM_RAW_FILES", self.raw_files,
-                                "release (remove a raw download once its outputs are verified) or keep")
+                                "release (default: raw files go once their outputs are verified) or keep")
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        super().setup_for_execution(context)
+        if context.instance is not None:
+            ensure_data_root(context.instance, self.layout.root, context.run.run_id if context.run else None)
 
 
 class HttpResource(EnvResource):

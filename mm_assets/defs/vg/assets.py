@@ -49,7 +49,7 @@ def vg_images(context: dg.AssetExecutionContext, storage: StorageResource, compu
               archive_limits: ArchiveLimitsResource) -> dg.MaterializeResult:
     paths = storage.layout.vg
     zips = {folder: (paths.raw(name), ZIP_ASSETS[folder]) for folder, name in IMAGE_ZIPS.items()}
-    return dg.MaterializeResult(metadata=extract_image_folders(context, zips, paths.images_dir,
+    return dg.MaterializeResult(metadata=extract_image_folders(context, storage, zips, paths.images_dir,
                                                                workers=compute.worker_count,
                                                                limits=archive_limits.limits))
 

@@ -12,7 +12,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from mm_assets.common.journal import Journal
-from mm_assets.datasets.cc3m.image_cache import cache_shard, complete_shard_identity, shard_identity
+from mm_assets.datasets.cc3m.image_cache import (
+    cache_shard,
+    complete_shard_identity,
+    partial_tar_path,
+    shard_identity,
+)
 from mm_assets.datasets.cc3m.index import read_shard, write_index
 from mm_assets.datasets.cc3m.paths import Cc3mPaths
 from mm_assets.datasets.cc3m.rules import ImageRules
@@ -28,9 +33,9 @@ POLICY = FetchPolicy(allow_private=True)
 LIMITS = CrawlLimits(timeout_s=0.5, connect_timeout_s=0.5, concurrency=32, per_host=32)
 
 
-def _cache(paths, shard="00000", limits=LIMITS, rules=ImageRules(), workers=2):
+def _cache(paths, shard="00000", limits=LIMITS, rules=ImageRules(), workers=2, **options):
     rows = read_shard(paths.index, shard)
-    return cache_shard(rows, shard, paths, policy=POLICY, limits=limits, rules=rules, workers=workers)
+    return cache_shard(rows, shard, paths, policy=POLICY, limits=limits, rules=rules, workers=workers, **options)
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +120,23 @@ def test_same_bytes_whatever_the_concurrency_and_completion_order(tmp_path):
     assert outputs[0] == outputs[1] == outputs[2]
 
 
+def test_each_image_is_written_once_and_a_full_window_spills_to_the_same_bytes(tmp_path):
+    """With room in memory no image goes to the journal (written once, into the tar); with none,
+    every image that arrives before its turn is spilled and copied later: the same shard."""
+    with served_sample(tmp_path, 60, seed=11, max_delay_s=0.03, delay_seed=3) as served:
+        outputs, spilled = [], []
+        for run, window in enumerate([64 << 20, 0]):
+            paths = Cc3mPaths(tmp_path / f"run{run}" / "cc3m")
+            write_index(served.index, paths.index, shard_size=60, max_malformed=0)
+            summary = _cache(paths, limits=CrawlLimits(timeout_s=0.5, concurrency=16, per_host=16),
+                             window_bytes=window)
+            spilled.append(summary.spilled)
+            outputs.append((paths.shard_tar("00000").read_bytes(), paths.shard_index("00000").read_bytes()))
+            assert not paths.shard_progress("00000").exists() and not partial_tar_path(paths, "00000").exists()
+    assert spilled[0] == 0 and spilled[1] > 0
+    assert outputs[0] == outputs[1]
+
+
 _CHILD = """
 import sys
 from pathlib import Path
@@ -140,9 +162,9 @@ def test_a_killed_run_resumes_without_fetching_stored_images_again(tmp_path):
         write_index(served.index, paths.index, shard_size=80, max_malformed=0)
         child = subprocess.Popen([sys.executable, "-c", _CHILD, str(paths.root)], cwd=REPO,
                                  env={**os.environ, "PYTHONPATH": str(REPO)})
-        journal = paths.shard_progress("00000")
+        journal, partial = paths.shard_progress("00000"), partial_tar_path(paths, "00000")
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and (not journal.exists() or journal.stat().st_size < 60_000):
+        while time.monotonic() < deadline and (not partial.exists() or partial.stat().st_size < 60_000):
             time.sleep(0.01)
         os.kill(child.pid, signal.SIGKILL)  # no chance to clean up, as an OOM kill or a lost node
         child.wait()
@@ -150,6 +172,7 @@ def test_a_killed_run_resumes_without_fetching_stored_images_again(tmp_path):
         rows = read_shard(paths.index, "00000")
         with Journal.open(journal, shard_identity("00000", rows, ImageRules())) as kept:
             done = {entry.header["row_id"] for entry in kept.entries}
+            assert not any(entry.length for entry in kept.entries)  # no image bodies: they are in the tar
         stored = [row_id for row_id in done if served.expected()[row_id] == "ok"]
         assert stored and len(done) < 80
         served.requests.clear()

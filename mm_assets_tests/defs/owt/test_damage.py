@@ -18,13 +18,14 @@ SLICE_ASSETS = dg.AssetSelection.assets("owt_raw_slice", "owt_clean_slice", "owt
 
 @pytest.fixture
 def chain(tmp_path, owt_mirror, bpe_dir):
-    """A private mirror (slices 00, 05) and the chain materialized in process on one instance."""
+    """A private mirror (slices 00, 05) and the chain materialized in process on one instance, raw
+    files kept (MM_RAW_FILES=keep: these tests damage them; test_release.py covers releasing)."""
     mirror = tmp_path / "mirror"
     for number in (0, 5):
         (mirror / slice_hub_path(number)).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(owt_mirror / slice_hub_path(number), mirror / slice_hub_path(number))
     instance = dg.DagsterInstance.ephemeral()
-    resources = dict(storage=StorageResource(data_root=str(tmp_path / "data")), compute=ComputeResource(workers="2"),
+    resources = dict(storage=StorageResource(data_root=str(tmp_path / "data"), raw_files="keep"), compute=ComputeResource(workers="2"),
                      owt_source=OwtSource(url=str(mirror), train_slices="0", valid_slices="5"),
                      gpt2_bpe_source=Gpt2BpeSource(url=str(bpe_dir)))
 
