@@ -247,3 +247,16 @@ def test_the_readme_worker_command_gives_the_instance_everything_it_reads(docker
               for path, value in strings(yaml.safe_load((REPO / name).read_text())) if path[-1] == "env"}
     assert "--env-file .env" in command
     assert needed - given - image == {"DAGSTER_PG_PASSWORD"}
+
+
+def test_a_lost_run_worker_is_retried_but_never_a_failed_step(monkeypatch):
+    """Run retries (dagster.yaml) cover a lost run worker only: a failed step follows the one retry
+    rule of the assets, so a run whose step failed must not be started again."""
+    from dagster._core.instance.config import dagster_instance_config
+
+    for name in ("DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_DB", "DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD"):
+        monkeypatch.setenv(name, "5432" if name.endswith("PORT") else "x")
+    config, _ = dagster_instance_config(str(REPO), "dagster.yaml")  # validated against Dagster's schema
+    retries = config["run_retries"]
+    assert retries["enabled"] is True and retries["max_retries"] >= 1
+    assert retries["retry_on_asset_or_op_failure"] is False
