@@ -83,9 +83,12 @@ def test_owt_partitions_are_the_slices_the_settings_choose():
     assert keys == ["00", "01", "02", "03", "04", "05"]
 
 
-def test_the_imagenet_source_has_the_hub_s_layout_at_the_fraction(tmp_path):
+def test_the_imagenet_source_has_the_hub_s_layout_at_the_fraction(tmp_path, monkeypatch):
     import pyarrow.parquet as pq
 
+    import full_size_sources
+
+    monkeypatch.setattr(full_size_sources, "POOL_IMAGES", 4)  # the layout, not the pool, is under test
     fraction = 0.0001
     source = build_imagenet(tmp_path, fraction)
     files = sorted(p.name for p in (tmp_path / "data").iterdir())
