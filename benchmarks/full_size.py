@@ -55,6 +55,7 @@ from full_size_sources import OWT_SLICES, Source, build_all  # noqa: E402
 # shards, the hub's 294 train + 14 validation ImageNet parquet files (its 28 test files are not
 # used). Another dynamic partitions definition is taken to grow with the input (count / fraction).
 REAL_PARTITIONS = {"cc3m_shards": 332, "imagenet_shards": 308}
+MACHINE = ""  # the machine's line, saved with the results
 IN_PROCESS = "execution:\n  config:\n    in_process: {}\n"
 MIB, GB = 2**20, 1e9
 
@@ -195,6 +196,14 @@ class AssetFigures:
     failed: list = field(default_factory=list)
 
 
+def save_results(path: Path, figures: list[AssetFigures], sources: list, totals: dict, *, complete: bool) -> None:
+    """The figures so far (after every asset), so a run stopped early still gives its tables (`--tables-only`)."""
+    path.write_text(json.dumps({
+        "machine": MACHINE, "complete": complete, "figures": [dataclasses.asdict(f) for f in figures],
+        "sources": [{"name": s.name, "settings": s.settings, "statistics": s.statistics, "bytes": s.bytes}
+                    for s in sources], "totals": totals}))
+
+
 def source_bytes(sources: list, cc3m_index: Path) -> int:
     """What a user downloads as files: every mirror, CC3M's index (its images are the crawl's)."""
     return sum(s.bytes for s in sources if s.name != "cc3m") + cc3m_index.stat().st_size
@@ -276,9 +285,11 @@ def rehearse(fraction: float, work: Path, bpe: str, keep: bool) -> tuple[list[As
                 print(f"  {label}: {status}, step {asset_s:.1f} s + checks {checks_s:.1f} s, CLI {result.wall_s:.1f} s, "
                       f"RSS {result.maxrss / MIB:.0f} MiB, data root {allocated_bytes(data) / 1e6:,.0f} MB", flush=True)
             figures.append(figure)
-        final = allocated_bytes(data)
-        totals = {"build_s": build_s, "final": final, "peak": max(f.peak_disk for f in figures),
-                  "sources": source_bytes(sources, index), "startup_cpu_s": start_cpu}
+            totals = {"build_s": build_s, "final": allocated_bytes(data), "peak": max(f.peak_disk for f in figures),
+                      "sources": source_bytes(sources, index), "startup_cpu_s": start_cpu}
+            save_results(work / f"results_{fraction:g}.json", figures, sources, totals, complete=False)
+        totals["complete"] = True
+        save_results(work / f"results_{fraction:g}.json", figures, sources, totals, complete=True)
     finally:
         servers.close()
     if not keep:
@@ -302,7 +313,8 @@ def _duration(seconds: float) -> str:
 
 
 def measured_table(fraction: float, figures: list[AssetFigures], totals: dict) -> str:
-    lines = [f"Measured at {fraction:g} of full size:", "",
+    stopped = "" if totals.get("complete", True) else f" (stopped early: the assets up to {figures[-1].asset} only)"
+    lines = [f"Measured at {fraction:g} of full size{stopped}:", "",
              "| asset | partitions | step s | checks s | CLI s | CPU s | peak RSS MiB | written MB | peak data root MB |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for f in figures:
@@ -358,7 +370,7 @@ def full_size(series: list[tuple[float, AssetFigures]]) -> dict:
 def full_size_table(runs: dict[float, tuple[list[AssetFigures], list, dict]]) -> str:
     fractions = sorted(runs)
     largest = fractions[-1]
-    figures, _, totals = runs[largest]
+    figures = max((runs[fr][0] for fr in fractions), key=len)  # every asset, also of a run stopped early
     rss_heads = " | ".join(f"RSS MiB at {fr:g}" for fr in fractions)
     model = ("a straight line through " + " and ".join(f"{fr:g}" for fr in fractions[-2:])
              if len(fractions) > 1 else f"x {1 / largest:,.0f}")
@@ -377,13 +389,15 @@ def full_size_table(runs: dict[float, tuple[list[AssetFigures], list, dict]]) ->
         lines.append(f"| {f.asset} | {rss} | {full['partitions']} | {full['cores_used']:.1f} | {_duration(full['time2'])} | "
                      f"{_duration(full['step2'])} | {_duration(full['time16'])} | {_duration(full['step16'])} | "
                      f"{'yes' if full['split'] else 'no'} | {full['written'] / GB:,.1f} |")
-    final = extrapolate([(fr, runs[fr][2]["final"]) for fr in fractions])
-    peak = extrapolate([(fr, runs[fr][2]["peak"]) for fr in fractions])
-    sources = extrapolate([(fr, runs[fr][2]["sources"]) for fr in fractions])
+    complete = [fr for fr in fractions if runs[fr][2].get("complete", True)] or fractions
+    final = extrapolate([(fr, runs[fr][2]["final"]) for fr in complete])
+    peak = extrapolate([(fr, runs[fr][2]["peak"]) for fr in complete])
+    sources = extrapolate([(fr, runs[fr][2]["sources"]) for fr in complete])
     lines += ["", f"All assets one after another: {_duration(sum2)} on 2 cores, {_duration(sum16)} on 16 cores "
               "(each asset's partitions side by side; assets in sequence).",
               f"Data root at full size: {final / GB:,.0f} GB at the end, peak {peak / GB:,.0f} GB "
-              f"({peak / max(1, final):.2f}x the final outputs); sources {sources / GB:,.0f} GB."]
+              f"({peak / max(1, final):.2f}x the final outputs); sources {sources / GB:,.0f} GB "
+              f"(from {' and '.join(f'{fr:g}' for fr in complete)})."]
     return "\n".join(lines)
 
 
@@ -417,7 +431,8 @@ def main() -> None:
         from mm_assets.text.gpt2_bpe import fetch_gpt2_bpe
         fetch_gpt2_bpe(bpe, work / "gpt2_bpe")
         bpe = str(work / "gpt2_bpe")
-    header = machine(work)
+    global MACHINE
+    header = MACHINE = machine(work)
     print(header, flush=True)
     runs = {}
     for fraction in fractions:
@@ -426,15 +441,12 @@ def main() -> None:
             saved = json.loads(results.read_text())
             sources = [Source(**s) for s in saved["sources"]]
             saved["totals"]["sources"] = source_bytes(sources, work / f"run_{fraction:g}" / "cc3m_index" / "GCC-training.tsv")
+            saved["totals"]["complete"] = saved.get("complete", True)
             runs[fraction] = ([AssetFigures(**f) for f in saved["figures"]], sources, saved["totals"])
             header = saved["machine"]
             continue
         runs[fraction] = rehearse(fraction, work, bpe, args.keep)
-        figures, sources, totals = runs[fraction]
-        results.write_text(json.dumps({"machine": header, "figures": [dataclasses.asdict(f) for f in figures],
-                                       "sources": [{"name": s.name, "settings": s.settings, "statistics": s.statistics,
-                                                    "bytes": s.bytes} for s in sources], "totals": totals}))
-        print(measured_table(fraction, figures, totals), flush=True)
+        print(measured_table(fraction, *runs[fraction][::2]), flush=True)
 
     print("\n## Full-size rehearsal\n")
     print(f"Machine: {header}. OWT slices {OWT_SLICES['train']} / {OWT_SLICES['valid']}.\n")
