@@ -363,7 +363,7 @@ def full_size(series: list[tuple[float, AssetFigures]]) -> dict:
     parallel = cores_used >= 1.5
     step16 = step2 * cores_used / 16 if parallel else step2
     time16 = step16 if partitions <= 1 else max(step16, time2 * max(1.0, cores_used) / 16)
-    return {"partitions": partitions, "time2": time2, "step2": step2, "time16": time16, "step16": step16,
+    return {"fractions": len(series), "partitions": partitions, "time2": time2, "step2": step2, "time16": time16, "step16": step16,
             "cores_used": cores_used, "split": partitions > 1 or parallel, "written": written}
 
 
@@ -386,13 +386,17 @@ def full_size_table(runs: dict[float, tuple[list[AssetFigures], list, dict]]) ->
         sum16 += full["time16"]
         rss = " | ".join(f"{by_fraction[fr][f.asset].rss / MIB:,.0f}" if f.asset in by_fraction[fr] else "-"
                          for fr in fractions)
-        lines.append(f"| {f.asset} | {rss} | {full['partitions']} | {full['cores_used']:.1f} | {_duration(full['time2'])} | "
+        bound = "" if full["fractions"] > 1 or len(fractions) == 1 else " (one fraction: an upper bound)"
+        lines.append(f"| {f.asset}{bound} | {rss} | {full['partitions']} | {full['cores_used']:.1f} | {_duration(full['time2'])} | "
                      f"{_duration(full['step2'])} | {_duration(full['time16'])} | {_duration(full['step16'])} | "
                      f"{'yes' if full['split'] else 'no'} | {full['written'] / GB:,.1f} |")
     complete = [fr for fr in fractions if runs[fr][2].get("complete", True)] or fractions
     final = extrapolate([(fr, runs[fr][2]["final"]) for fr in complete])
     peak = extrapolate([(fr, runs[fr][2]["peak"]) for fr in complete])
     sources = extrapolate([(fr, runs[fr][2]["sources"]) for fr in complete])
+    if len(fractions) > 1 and any(len(runs[fr][0]) < len(figures) for fr in fractions):
+        lines += ["", "An upper bound: measured at one fraction only, the asset's time is scaled in proportion, so "
+                  "fixed costs (a check's fairseq start-up, the run's own) are scaled with it."]
     lines += ["", f"All assets one after another: {_duration(sum2)} on 2 cores, {_duration(sum16)} on 16 cores "
               "(each asset's partitions side by side; assets in sequence).",
               f"Data root at full size: {final / GB:,.0f} GB at the end, peak {peak / GB:,.0f} GB "
