@@ -328,17 +328,21 @@ def measured_table(fraction: float, figures: list[AssetFigures], totals: dict) -
     return "\n".join(lines)
 
 
-def extrapolate(points: list[tuple[float, float]]) -> float:
-    """The value at fraction 1: a straight line through the two largest fractions' values (a fixed
-    cost, like a check's fairseq start-up, stays fixed), never below the largest measured value;
-    from one fraction, proportional."""
+def extrapolate(points: list[tuple[float, float]]) -> tuple[float, bool]:
+    """(the value at fraction 1, whether it is only an upper bound).
+
+    A straight line through the two largest fractions' values, so a fixed cost (a check's fairseq
+    start-up) stays fixed. From one fraction, or where the larger fraction measured less (noise
+    larger than the growth: a shared machine), the largest fraction's value in proportion: an upper
+    bound, since its fixed costs are scaled with it."""
     points = sorted(points)
-    if len(points) == 1:
-        fraction, value = points[0]
-        return value / fraction
-    (f1, v1), (f2, v2) = points[-2:]
-    slope = (v2 - v1) / (f2 - f1)
-    return max(v2, v2 + slope * (1 - f2))
+    fraction, value = points[-1]
+    if len(points) > 1:
+        f1, v1 = points[-2]
+        slope = (value - v1) / (fraction - f1)
+        if slope > 0:
+            return value + slope * (1 - fraction), False
+    return value / fraction, True
 
 
 def full_size(series: list[tuple[float, AssetFigures]]) -> dict:
@@ -348,22 +352,24 @@ def full_size(series: list[tuple[float, AssetFigures]]) -> dict:
         partitions = f.partitions
     else:
         partitions = REAL_PARTITIONS.get(f.partition_def, round(f.partitions / fraction))
-    time2 = extrapolate([(fr, x.step_s + x.checks_s) for fr, x in series])
-    written = extrapolate([(fr, x.written) for fr, x in series])
+    time2, bound = extrapolate([(fr, x.step_s + x.checks_s) for fr, x in series])
+    written, _ = extrapolate([(fr, x.written) for fr, x in series])
     step2 = time2 / max(1, partitions)
     # cores used by the work that grows with the input (CPU over time between the two fractions;
     # the CLI's and a check's fixed start-up would distort a plain ratio at a small fraction)
     if len(series) > 1:
         (f1, a), (f2, b) = sorted(series, key=lambda item: item[0])[-2:]
         grown_s = (b.step_s + b.checks_s) - (a.step_s + a.checks_s)
-        cores_used = (b.cpu_s - a.cpu_s) / grown_s if grown_s > 0 else 0.0
+        cores_used = (b.cpu_s - a.cpu_s) / grown_s if grown_s > 0 else None
     else:
+        cores_used = None
+    if cores_used is None:  # one fraction, or no growth to measure: the largest fraction's own ratio
         cores_used = f.cpu_s / (f.step_s + f.checks_s) if f.step_s + f.checks_s > 0 else 0.0
     cores_used = min(2.0, max(0.0, cores_used))
     parallel = cores_used >= 1.5
     step16 = step2 * cores_used / 16 if parallel else step2
     time16 = step16 if partitions <= 1 else max(step16, time2 * max(1.0, cores_used) / 16)
-    return {"fractions": len(series), "partitions": partitions, "time2": time2, "step2": step2, "time16": time16, "step16": step16,
+    return {"upper_bound": bound, "partitions": partitions, "time2": time2, "step2": step2, "time16": time16, "step16": step16,
             "cores_used": cores_used, "split": partitions > 1 or parallel, "written": written}
 
 
@@ -375,9 +381,9 @@ def full_size_table(runs: dict[float, tuple[list[AssetFigures], list, dict]]) ->
     model = ("a straight line through " + " and ".join(f"{fr:g}" for fr in fractions[-2:])
              if len(fractions) > 1 else f"x {1 / largest:,.0f}")
     lines = [f"Extrapolated to full size (time, CPU, disk: {model}; RSS as measured):", "",
-             f"| asset | {rss_heads} | partitions | cores used (of 2) | 2 cores: all | 2 cores: one step | "
+             f"| asset | {rss_heads} | RSS | partitions | cores used (of 2) | 2 cores: all | 2 cores: one step | "
              "16 cores: all | 16 cores: one step | split over workers | written GB |",
-             "| --- | " + " | ".join("---:" for _ in fractions) + " | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"]
+             "| --- | " + " | ".join("---:" for _ in fractions) + " | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"]
     by_fraction = {fr: {f.asset: f for f in runs[fr][0]} for fr in fractions}
     sum2 = sum16 = 0.0
     for f in figures:
@@ -386,22 +392,25 @@ def full_size_table(runs: dict[float, tuple[list[AssetFigures], list, dict]]) ->
         sum16 += full["time16"]
         rss = " | ".join(f"{by_fraction[fr][f.asset].rss / MIB:,.0f}" if f.asset in by_fraction[fr] else "-"
                          for fr in fractions)
-        bound = "" if full["fractions"] > 1 or len(fractions) == 1 else " (one fraction: an upper bound)"
+        bound = " (upper bound)" if full["upper_bound"] and len(fractions) > 1 else ""
+        measured = [by_fraction[fr][f.asset].rss for fr in fractions if f.asset in by_fraction[fr]]
+        growth = measured[-1] / measured[0] if measured[0] else 1.0
+        rss += " | " + ("flat" if growth < 1.2 else f"grows x{growth:.1f}")
         lines.append(f"| {f.asset}{bound} | {rss} | {full['partitions']} | {full['cores_used']:.1f} | {_duration(full['time2'])} | "
                      f"{_duration(full['step2'])} | {_duration(full['time16'])} | {_duration(full['step16'])} | "
                      f"{'yes' if full['split'] else 'no'} | {full['written'] / GB:,.1f} |")
     complete = [fr for fr in fractions if runs[fr][2].get("complete", True)] or fractions
-    final = extrapolate([(fr, runs[fr][2]["final"]) for fr in complete])
-    peak = extrapolate([(fr, runs[fr][2]["peak"]) for fr in complete])
-    sources = extrapolate([(fr, runs[fr][2]["sources"]) for fr in complete])
-    if len(fractions) > 1 and any(len(runs[fr][0]) < len(figures) for fr in fractions):
-        lines += ["", "An upper bound: measured at one fraction only, the asset's time is scaled in proportion, so "
-                  "fixed costs (a check's fairseq start-up, the run's own) are scaled with it."]
+    final, _ = extrapolate([(fr, runs[fr][2]["final"]) for fr in complete])
+    sources, _ = extrapolate([(fr, runs[fr][2]["sources"]) for fr in complete])
+    ratios = ", ".join(f"{runs[fr][2]['peak'] / max(1, runs[fr][2]['final']):.2f}x at {fr:g}" for fr in complete)
+    if len(fractions) > 1:
+        lines += ["", "An upper bound: measured at one fraction only, or the larger fraction took less time "
+                  "(noise), so the largest fraction's time is scaled in proportion, fixed costs (a check's "
+                  "fairseq start-up) with it."]
     lines += ["", f"All assets one after another: {_duration(sum2)} on 2 cores, {_duration(sum16)} on 16 cores "
               "(each asset's partitions side by side; assets in sequence).",
-              f"Data root at full size: {final / GB:,.0f} GB at the end, peak {peak / GB:,.0f} GB "
-              f"({peak / max(1, final):.2f}x the final outputs); sources {sources / GB:,.0f} GB "
-              f"(from {' and '.join(f'{fr:g}' for fr in complete)})."]
+              f"Data root at full size: {final / GB:,.0f} GB at the end; its peak over the final size: {ratios}; "
+              f"sources {sources / GB:,.0f} GB."]
     return "\n".join(lines)
 
 

@@ -17,7 +17,6 @@ import random
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Iterator
 
 import numpy as np
@@ -131,7 +130,7 @@ def build_owt(root: Path, fraction: float, bpe_dir: Path) -> Source:
 def build_cc3m(root: Path, fraction: float) -> Source:
     """An index of 3.3 M x fraction rows, ~35 % of them failing as CC3M links fail; the files the
     loopback server (`cc3m_download.Servers`) serves, and `paths.tsv` to turn into the index."""
-    from cc3m_download import describe_input, write_inputs
+    from cc3m_download import describe_input
 
     from mm_assets.datasets.cc3m import sample as cc3m_sample
 
@@ -151,7 +150,10 @@ def build_cc3m(root: Path, fraction: float) -> Source:
 
         cc3m_sample.make_image = pooled_image
         try:
-            sample_dir, _, sample = write_inputs(SimpleNamespace(distinct_images=POOL_IMAGES * 2), root, rows, seed=0)
+            sample = cc3m_sample.generate_sample(rows, seed=0, failure_share=CC3M_DEAD_SHARE, realistic=True,
+                                                 distinct_images=POOL_IMAGES * 2)
+            sample_dir = root / f"sample_{rows}"
+            cc3m_sample.write_sample(sample, sample_dir)
         finally:
             cc3m_sample.make_image = make_image
         (root / "sample_dir").write_text(str(sample_dir))
