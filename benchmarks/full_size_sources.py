@@ -316,14 +316,17 @@ def build_all(root: Path, fraction: float, bpe_dir: Path) -> list[Source]:
         record = folder / "source.json"
         if record.is_file():
             data = json.loads(record.read_text())
-            sources.append(Source(name, data["settings"], data["statistics"], data["bytes"]))
+            # the settings name paths under the folder where the source was made: a moved workdir works
+            settings = {key: value.replace(data.get("folder", str(folder)), str(folder))
+                        for key, value in data["settings"].items()}
+            sources.append(Source(name, settings, data["statistics"], data["bytes"]))
             if name == "cc3m":
                 sources[-1] = build_cc3m(folder, fraction)
             continue
         print(f"  generating {name} at {fraction:g} ...", flush=True)
         folder.mkdir(parents=True, exist_ok=True)
         source = builder(folder, fraction, bpe_dir) if name == "owt" else builder(folder, fraction)
-        record.write_text(json.dumps({"settings": source.settings, "statistics": source.statistics,
-                                      "bytes": source.bytes}))
+        record.write_text(json.dumps({"folder": str(folder), "settings": source.settings,
+                                      "statistics": source.statistics, "bytes": source.bytes}))
         sources.append(source)
     return sources
