@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import threading
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -297,6 +298,12 @@ def extract_shard(shard: Shard, raw: Path, paths: ImagenetPaths, order: list[str
     if len(rows["path"]) + len(dropped) != record.rows:
         raise ShardExtractionError(f"{raw}: {record.rows:,} rows, but {len(rows['path']):,} kept + "
                                    f"{len(dropped):,} left out; the file changed while it was read")
+    if record.rows and not rows["path"]:  # a shard of rows that keeps none: never an empty success
+        reasons = Counter(d.reason for d in dropped)
+        raise ShardExtractionError(
+            f"{raw}: none of its {record.rows:,} rows was kept ("
+            + ", ".join(f"{reason} {n:,}" for reason, n in sorted(reasons.items()))
+            + f"; first: row {dropped[0].row}, {dropped[0].detail}); nothing was written")
 
     _publish_claims(paths, shard.name, writer_of)
     placer = _ImagePlacer(paths, shard.name, Claims(paths, order, shard.name, writer_of))

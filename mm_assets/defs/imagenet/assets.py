@@ -219,6 +219,8 @@ def imagenet_images(
         "raw_sha256": part.raw.sha256,
         "raw_released": released or not raw.exists(),
     }
+    if part.raw.rows == 0:
+        metadata["empty_because"] = f"the hub's file {shard.hub_path} holds no rows"
     for reason in sorted({d.reason for d in part.dropped}):
         metadata[f"dropped_{reason}"] = sum(1 for d in part.dropped if d.reason == reason)
     return dg.MaterializeResult(metadata=metadata)

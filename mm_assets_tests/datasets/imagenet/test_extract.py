@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from mm_assets.datasets.imagenet.extract import (
-    RawRecord, extract_shard, image_problems, read_part, release_raw, remove_stale_image_temps,
+    RawRecord, ShardExtractionError, extract_shard, image_problems, read_part, release_raw, remove_stale_image_temps,
 )
 from mm_assets.datasets.imagenet.index import merge_index
 from mm_assets.datasets.imagenet.paths import ImagenetPaths
@@ -190,3 +190,17 @@ def test_a_shard_killed_mid_way_is_redone_alone(imagenet_mirror, tmp_path):
     assert {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in stamp} == stamp  # others untouched
     assert image_problems(paths, redone.part, order, workers=1) == []
     assert not list(paths.root.rglob(".tmp-*"))
+
+
+def test_a_shard_that_keeps_none_of_its_rows_fails_and_writes_nothing(imagenet_mirror, tmp_path):
+    """Every label of a shard off by one: no image is kept, so the shard fails naming the file and
+    the reason instead of committing an empty part."""
+    shards, paths, order = _prepare(imagenet_mirror, tmp_path)
+    raw = paths.raw_shard(TRAIN[0])
+    table = pq.read_table(raw)
+    labels = pa.array([(label + 1) % 1000 for label in table.column("label").to_pylist()], table.schema.field("label").type)
+    pq.write_table(table.set_column(table.schema.get_field_index("label"), "label", labels), raw)
+    with pytest.raises(ShardExtractionError, match=rf"{TRAIN[0]}.*none of its 10 rows was kept \(label_disagrees"):
+        _extract(shards, paths, order, TRAIN[0])
+    assert not paths.part(TRAIN[0]).exists()
+    assert not any(path.is_file() for path in (paths.data_root / "imagenet" / "train").rglob("*"))
