@@ -56,3 +56,13 @@ def test_the_dagster_layer_imports_no_dataset_code_from_another_datasets_defs():
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("mm_assets.defs."):
                 other = node.module.split(".")[2]
                 assert other in (own, "shared"), f"{path}: imports {node.module}"
+
+
+def test_loading_the_definitions_imports_neither_torch_nor_matplotlib():
+    """Every step, check and code-server reload loads the definitions: torch (~650 MB resident) and
+    matplotlib are imported only by the steps that draw or transform images."""
+    probe = ("import sys, mm_assets.definitions; "
+             "print(sorted(m for m in ('torch', 'torchvision', 'matplotlib', 'datasets') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

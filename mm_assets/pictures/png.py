@@ -9,19 +9,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-import matplotlib
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
-matplotlib.use("Agg")  # no display; the same pixels on every machine with the same versions
+from PIL import Image, ImageFont
 
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from PIL import Image, ImageFont  # noqa: E402
+from mm_assets.common.atomic import atomic_write
 
-from mm_assets.common.atomic import atomic_write  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 MAX_PNG_BYTES = 1_000_000  # a picture in the UI's metadata must stay well under this
 DPI = 100
-FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 # Fixed for every chart: the font bundled with matplotlib (no system font lookup), sizes, no hash salt.
 CHART_STYLE = {
     "font.family": "DejaVu Sans", "font.size": 9, "axes.titlesize": 10, "figure.dpi": DPI,
@@ -29,9 +28,24 @@ CHART_STYLE = {
 }
 
 
+@lru_cache(maxsize=1)
+def pyplot():
+    """matplotlib's pyplot on the Agg backend, imported on first use: loading the definitions (every
+    step, the code server) must not pay for matplotlib."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display; the same pixels on every machine with the same versions
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
     """DejaVu Sans from matplotlib's own files, so the sheet's text does not depend on the system."""
-    return ImageFont.truetype(str(FONT_DIR / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")), size)
+    import matplotlib
+
+    font_dir = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    return ImageFont.truetype(str(font_dir / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")), size)
 
 
 def image_png(image: Image.Image) -> bytes:
@@ -44,6 +58,7 @@ def image_png(image: Image.Image) -> bytes:
 @contextmanager
 def chart(width_in: float, height_in: float, **subplots) -> Iterator[tuple[Figure, object]]:
     """A figure of a fixed size in the fixed style; closed afterwards (no pyplot state kept)."""
+    plt = pyplot()
     with plt.rc_context(CHART_STYLE):
         figure, axes = plt.subplots(figsize=(width_in, height_in), **subplots)
         try:
@@ -55,7 +70,7 @@ def chart(width_in: float, height_in: float, **subplots) -> Iterator[tuple[Figur
 def figure_png(figure: Figure) -> bytes:
     """PNG bytes of a figure: no `Software` text (matplotlib writes its version there by default)."""
     buffer = io.BytesIO()
-    with plt.rc_context(CHART_STYLE):
+    with pyplot().rc_context(CHART_STYLE):
         figure.savefig(buffer, format="png", metadata={"Software": None})
     return buffer.getvalue()
 

@@ -10,7 +10,6 @@ from mm_assets.defs.shared.pairs_metadata import caption_encoder
 from mm_assets.defs.shared.resources import StorageResource
 from mm_assets.defs.shared.writing import sole_writer
 from mm_assets.fetch.http import DownloadError
-from mm_assets.pictures.contact_sheet import build_rows, examples_json, render_sheet, sample_examples, sheet_png
 from mm_assets.pictures.png import markdown_image, write_png
 from mm_assets.text.decode import TokenDecoder
 from mm_assets.text.gpt2_bpe import verify_gpt2_bpe
@@ -56,6 +55,10 @@ def pair_examples(context: dg.AssetExecutionContext, storage: StorageResource,
         decoder = TokenDecoder(verify_gpt2_bpe(layout.gpt2_bpe_dir))
     except DownloadError as exc:
         raise dg.Failure(str(exc), allow_retries=False) from exc
+    # Imported here: the sheet's crops run the torch transforms, and loading the definitions (every
+    # step, the code server) must not pay for torch.
+    from mm_assets.pictures.contact_sheet import build_rows, examples_json, render_sheet, sample_examples, sheet_png
+
     examples = sample_examples(tables, layout.root, per_source, seed)
     rows = build_rows(examples, layout.root, decoder, encoder, seed)
     png = sheet_png(render_sheet(rows, seed))
