@@ -1,4 +1,4 @@
-# Two environments (DESIGN.md §7): .venv runs the pipeline (Dagster), .venv-fairseq runs fairseq,
+# Two environments (README, "Two Python environments"): .venv runs the pipeline (Dagster), .venv-fairseq runs fairseq,
 # the judge of record, reached through Dagster Pipes and used as the reference in tests.
 PYTHON ?= python3.11
 VENV := .venv

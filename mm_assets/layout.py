@@ -1,4 +1,4 @@
-"""Every path under `$MM_DATA_ROOT`, composed from each dataset's own paths (DESIGN §3)."""
+"""Every path under `$MM_DATA_ROOT`, composed from each dataset's own paths."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""Getting upstream files: a source is a URL or a local folder laid out like it (DESIGN §3)."""
+"""Getting upstream files: a source is a URL or a local folder laid out like it (docs/data-rules.md)."""

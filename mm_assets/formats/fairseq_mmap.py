@@ -2,7 +2,7 @@
 
 `.idx`: magic `MMIDIDX\\x00\\x00`, `<Q` version 1, `<B` dtype code, `<Q` item count N, `int32[N]`
 sizes, `int64[N]` byte pointers. `.bin`: the items back to back. fairseq's own reader is the judge
-(see `mm_assets/fairseq_judge`); this module only writes what that reader reads.
+(run in `.venv-fairseq` by `mm_assets/judge/`); this module only writes what that reader reads.
 """
 
 from __future__ import annotations

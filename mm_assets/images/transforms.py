@@ -1,4 +1,4 @@
-"""The seed's image augmentation (docs/data-rules.md, 'Image augmentation'), as one function with settings.
+"""The thesis's image augmentation (docs/data-rules.md, 'Image augmentation'), as one function with settings.
 
 Training: RandomResizedCrop to 224x224 (area scale (0.08, 1.0) for image-only data, (0.6, 1.0)
 for image-text data; aspect ratio (3/4, 4/3); bicubic), then a horizontal flip with probability
@@ -109,7 +109,7 @@ class SeedTransform:
 
 def seed_transform(split: Literal["train", "val"], *, image_text: bool = False,
                    size: int = IMAGE_SIZE) -> SeedTransform:
-    """The seed's training (`train`) or validation (`val`) transform; `image_text` picks the
+    """The thesis's training (`train`) or validation (`val`) transform; `image_text` picks the
     image-text crop scale (0.6, 1.0) instead of the image-only (0.08, 1.0)."""
     if split not in ("train", "val"):
         raise ValueError(f"split {split!r}: expected 'train' or 'val'")

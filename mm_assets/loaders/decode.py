@@ -1,4 +1,4 @@
-"""Encoded image bytes -> the seed transform's output, decoding no more than the crop needs.
+"""Encoded image bytes -> the thesis's transform's output, decoding no more than the crop needs.
 
 The crop is planned from the image's size, read from its JPEG frame header alone; then a JPEG is
 decoded in full by `torchvision.io.decode_jpeg` (libjpeg-turbo, the same pixels as Pillow). Other

@@ -1,5 +1,5 @@
 """The prepared tables as Hugging Face `datasets.Dataset`s: views over the same files the torch
-loaders read, with the seed's transforms for `Dataset.with_transform` (docs/loading.md).
+loaders read, with the thesis's transforms for `Dataset.with_transform` (docs/loading.md).
 
 - `open_dataset(data_root, name, split)`: `pairs` (`pairs/manifest.parquet`), `imagenet`
   (`imagenet/index.parquet`, split `train` or `val`), `cc3m` (`cc3m/subset.parquet`) and
@@ -136,7 +136,7 @@ _IMAGE_COLUMNS = {"pairs": ("image", "tokens"), "imagenet": ("path",), "cc3m": (
 
 def image_transform(data_root: str | Path, name: str, split: str = "train", *, seed: int = 0,
                     reduced_decode: bool = False) -> ViewTransform:
-    """The seed's training (`train`) or validation (`val`) transform for the view `name`
+    """The thesis's training (`train`) or validation (`val`) transform for the view `name`
     (`pairs`, `cc3m`: the image-text crop scale; `imagenet`: the image-only one)."""
     if name not in _IMAGE_COLUMNS:
         raise ValueError(f"{name!r} has no images: expected one of {', '.join(_IMAGE_COLUMNS)}")

@@ -1,4 +1,4 @@
-"""ImageNet from `imagenet/index.parquet` and its `ImageFolder` files, through the seed transform."""
+"""ImageNet from `imagenet/index.parquet` and its `ImageFolder` files, through the thesis's transform."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ INDEX = "imagenet/index.parquet"
 class ImageNetDataset(SeededItems, Dataset):
     """(image, label) per row of the index's `split`: float32 (3, 224, 224) and the 0-999 label.
 
-    `transform` defaults to the seed's training transform for `train` (image-only crop scale
+    `transform` defaults to the thesis's training transform for `train` (image-only crop scale
     0.08-1.0) and its validation transform for `val`. `reduced_decode=True` lets a JPEG be decoded
     at 1/2, 1/4 or 1/8 scale when the crop is large enough: a little faster, a little less exact
     (see `mm_assets.loaders.decode`).

@@ -40,7 +40,7 @@ class ManifestError(ValueError):
 class ImageTextPairs(SeededItems, Dataset):
     """dict(image, tokens, padding_mask, source, image_id, index) per row of the manifest.
 
-    `source` is the position of the row's source in `SOURCES`. `transform` defaults to the seed's
+    `source` is the position of the row's source in `SOURCES`. `transform` defaults to the thesis's
     training transform with the image-text crop scale (0.6, 1.0) (`split="val"`: validation).
     """
 

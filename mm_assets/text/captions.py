@@ -31,7 +31,7 @@ from mm_assets.formats.json_stream import INVALID_TEXT_MARK
 from mm_assets.text.encode import FairseqGpt2Encoder, unassigned_characters
 from mm_assets.text.gpt2_bpe import BOS, EOS, UNK, Gpt2BpeFiles
 
-MAX_CAPTION_TOKENS = 64  # BEiT-3's text length, the seed's Table 1 caption
+MAX_CAPTION_TOKENS = 64  # BEiT-3's text length, the thesis's Table 1 caption
 MAX_BPE_TOKENS = MAX_CAPTION_TOKENS - 2  # room for <s> and </s>
 TOKENS_TYPE = pa.list_(pa.uint16())
 

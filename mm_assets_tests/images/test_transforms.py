@@ -1,4 +1,4 @@
-"""The seed's augmentation: its exact parameters, torchvision's own random draws, and its output."""
+"""The thesis's augmentation: its exact parameters, torchvision's own random draws, and its output."""
 
 import numpy as np
 import pytest

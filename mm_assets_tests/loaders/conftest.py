@@ -35,7 +35,7 @@ PAIR_TYPE = pa.list_(pa.uint16())
 
 @pytest.fixture(scope="session")
 def pairs_root(tmp_path_factory):
-    """pairs/manifest.parquet with DESIGN's columns; COCO and VG images as files, CC3M in a shard."""
+    """pairs/manifest.parquet with the manifest's columns; COCO and VG images as files, CC3M in a shard."""
     root = tmp_path_factory.mktemp("pairs_data")
     rng = np.random.default_rng(0)
     rows = []

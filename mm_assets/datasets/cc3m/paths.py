@@ -1,4 +1,4 @@
-"""Where CC3M's artifacts live under `$MM_DATA_ROOT/cc3m` (DESIGN §3 names them)."""
+"""Where CC3M's artifacts live under `$MM_DATA_ROOT/cc3m`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Where COCO's artifacts live under `$MM_DATA_ROOT/coco` (DESIGN §3 names them): `raw/` (the
+"""Where COCO's artifacts live under `$MM_DATA_ROOT/coco`: `raw/` (the
 upstream files), `images/{train2014,val2014}/`, `pairs.parquet`."""
 
 from __future__ import annotations

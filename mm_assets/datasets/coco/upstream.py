@@ -1,4 +1,4 @@
-"""COCO's upstream files and the figures a run on them must reproduce (DESIGN §1 note).
+"""COCO's upstream files and the figures a run on them must reproduce (docs/data-rules.md, 'COCO').
 
 `MM_COCO_URL` is a folder like http://images.cocodataset.org; `MM_COCO_KARPATHY_URL` names
 Karpathy's `caption_datasets.zip` itself.
@@ -49,7 +49,7 @@ SPLIT_HELP = "karpathy (Karpathy train + restval, 566,747 pairs) or train2014 (4
 SEED_IMAGES = 82_783
 SEED_PAIRS = 566_747
 SEED_DISCREPANCY = (
-    "The seed's 82,783 images are COCO train2014 (414,113 captions); its 566,747 pairs are Karpathy's "
+    "The thesis's 82,783 images are COCO train2014 (414,113 captions); its 566,747 pairs are Karpathy's "
     "train + restval (113,287 images: all of train2014 and 30,504 of val2014). No one set of COCO "
     "captions has both figures: MM_COCO_SPLIT chooses one, and both are reported here."
 )

@@ -1,4 +1,4 @@
-"""Where GLUE's artifacts live under `$MM_DATA_ROOT/glue` (DESIGN §3 names `glue/<TASK>-bin/`)."""
+"""Where GLUE's artifacts live under `$MM_DATA_ROOT/glue`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Where ImageNet's artifacts live under `$MM_DATA_ROOT/imagenet` (DESIGN §3 names the folder and the index)."""
+"""Where ImageNet's artifacts live under `$MM_DATA_ROOT/imagenet`."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from .slices import slice_hub_path, slice_stem
 
 
 def edge_case_documents() -> list[bytes]:
-    """Documents that exercise each rule of DESIGN.md §2 and the tokenizer's corner cases."""
+    """Documents that exercise each text rule of docs/data-rules.md and the tokenizer's corner cases."""
     long_line = " ".join(f"word{i} café naïve 12345 ünïcödé" for i in range(3000))
     docs = [
         "Plain first line.\nSecond line with contractions: I'm, you're, we've, they'll, he'd, it's, "

@@ -1,4 +1,4 @@
-"""Where OpenWebText's artifacts live under `$MM_DATA_ROOT/owt` (DESIGN §3 names them)."""
+"""Where OpenWebText's artifacts live under `$MM_DATA_ROOT/owt`."""
 
 from __future__ import annotations
 

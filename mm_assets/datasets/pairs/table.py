@@ -83,7 +83,7 @@ def pairs_batch(pending: PendingPairs, encoded: EncodedCaptions) -> tuple[pa.Rec
 
 @dataclass
 class SourceStats:
-    """What the seed's Table 1 reports for one source, gathered while its rows are written."""
+    """What the thesis's Table 1 reports for one source, gathered while its rows are written."""
 
     pairs: int = 0
     image_ids: set[int] = field(default_factory=set)

@@ -1,4 +1,4 @@
-"""The seed's Table 1, measured on the pairs that were written, beside the seed's own figures.
+"""The thesis's Table 1, measured on the pairs that were written, beside the thesis's own figures.
 
 Per source and in total: images (distinct image ids), mean captions per image, mean caption
 length in words (runs of non-whitespace in the encoded caption) and pairs; and the distribution
@@ -40,7 +40,7 @@ def _number(value: float | int | None, decimals: int = 1) -> str:
 
 
 def table1_markdown(stats: dict[str, SourceStats]) -> str:
-    """Rows per source (in the given order) and the total; each figure beside the seed's."""
+    """Rows per source (in the given order) and the total; each figure beside the thesis's."""
     lines = ["| dataset | images | seed | captions per image | seed | words per caption | seed | pairs | seed |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for source, row in stats.items():

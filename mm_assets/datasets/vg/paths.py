@@ -1,4 +1,4 @@
-"""Where Visual Genome's artifacts live under `$MM_DATA_ROOT/vg` (DESIGN §3 names them): `raw/`,
+"""Where Visual Genome's artifacts live under `$MM_DATA_ROOT/vg`: `raw/`,
 `images/{VG_100K,VG_100K_2}/`, `pairs.parquet` and `concat_pairs.parquet`."""
 
 from __future__ import annotations

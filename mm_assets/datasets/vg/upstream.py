@@ -1,4 +1,4 @@
-"""Visual Genome's upstream files (v1.2) and the seed's figures for it."""
+"""Visual Genome's upstream files (v1.2) and the thesis's figures for it."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ CC3M_ABSENT = ("the CC3M subset is not materialized yet ($MM_DATA_ROOT/cc3m/subs
     kinds={"parquet"},
     description="Every image-text pair in one table, source by source: COCO, VG (MM_PAIRS_VG: regions "
     "or concat), then the CC3M subset (its captions encoded by the same rule) when it is materialized. "
-    f"Metadata: the seed's Table 1 beside the measured one, the token-length histogram ({RULES}, "
+    f"Metadata: the thesis's Table 1 beside the measured one, the token-length histogram ({RULES}, "
     "'Pair manifest', 'Pairs tables').",
 )
 def pair_manifest(context: dg.AssetExecutionContext, storage: StorageResource, compute: ComputeResource,
