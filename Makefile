@@ -13,7 +13,7 @@ GLUE_SAMPLE := sample/glue
 OFFICIAL_GPT2_BPE_URL := https://dl.fbaipublicfiles.com/fairseq/gpt2_bpe
 GPT2_BPE_SOURCE := $(or $(MM_GPT2_BPE_URL),$(if $(wildcard ../shared/gpt2_bpe/encoder.json),$(abspath ../shared/gpt2_bpe),$(OFFICIAL_GPT2_BPE_URL)))
 
-.PHONY: all venv venv-fairseq sample sample-owt sample-cc3m sample-coco-vg sample-imagenet-glue demo test test-fast bench bench-cc3m bench-captions bench-loaders clean
+.PHONY: all lint venv venv-fairseq sample sample-owt sample-cc3m sample-coco-vg sample-imagenet-glue demo test test-fast bench bench-cc3m bench-captions bench-loaders clean
 
 all: venv venv-fairseq
 
@@ -57,11 +57,15 @@ demo: venv venv-fairseq sample
 	MM_GPT2_BPE_URL="$(GPT2_BPE_SOURCE)" VENV=$(VENV) SAMPLE=$(SAMPLE) CC3M_SAMPLE=$(CC3M_SAMPLE) \
 		COCO_VG_SAMPLE=$(COCO_VG_SAMPLE) IMAGENET_SAMPLE=$(IMAGENET_SAMPLE) GLUE_SAMPLE=$(GLUE_SAMPLE) bash scripts/demo.sh
 
-test: venv venv-fairseq
+test: venv venv-fairseq lint
 	MM_TEST_GPT2_BPE="$(GPT2_BPE_SOURCE)" $(VENV)/bin/python -m pytest -ra $(PYTEST_ARGS)
 
+# The lint rules are in pyproject.toml ([tool.ruff]); both test targets run them first.
+lint: venv
+	$(VENV)/bin/ruff check .
+
 # Everything but the end-to-end and other slow tests (marked e2e, slow): under a minute, no fairseq environment needed.
-test-fast: venv
+test-fast: venv lint
 	MM_TEST_GPT2_BPE="$(GPT2_BPE_SOURCE)" $(VENV)/bin/python -m pytest -ra -m "not e2e and not slow" $(PYTEST_ARGS)
 
 # Benchmarks against the named references (README "Measured speed" and each dataset's section).

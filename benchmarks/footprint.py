@@ -76,7 +76,7 @@ def main() -> None:
         sizes = {mode: build(work / mode, mode, args.sample, args.bpe) for mode in ("keep", "release")}
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"| folder | keep (bytes) | release (bytes) |\n| --- | ---: | ---: |")
+    print("| folder | keep (bytes) | release (bytes) |\n| --- | ---: | ---: |")
     for folder in FOLDERS:
         print(f"| `{folder}` | {sizes['keep'][folder]:,} | {sizes['release'][folder]:,} |")
     print(f"| all of these | {sum(sizes['keep'].values()):,} | {sum(sizes['release'].values()):,} |")

@@ -217,7 +217,6 @@ def free_port() -> int:
 
 def rehearse(fraction: float, work: Path, bpe: str, keep: bool) -> tuple[list[AssetFigures], list, dict]:
     import dagster as dg
-
     from cc3m_download import Servers, index_for
 
     sources_root = work / f"sources_{fraction:g}"
@@ -383,7 +382,8 @@ def full_size_table(runs: dict[float, tuple[list[AssetFigures], list, dict]]) ->
     lines = [f"Extrapolated to full size (time, CPU, disk: {model}; RSS as measured):", "",
              f"| asset | {rss_heads} | RSS | partitions | cores used (of 2) | 2 cores: all | 2 cores: one step | "
              "16 cores: all | 16 cores: one step | split over workers | written GB |",
-             "| --- | " + " | ".join("---:" for _ in fractions) + " | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"]
+             "| --- | " + " | ".join("---:" for _ in fractions)
+             + " | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"]
     by_fraction = {fr: {f.asset: f for f in runs[fr][0]} for fr in fractions}
     sum2 = sum16 = 0.0
     for f in figures:
@@ -396,7 +396,8 @@ def full_size_table(runs: dict[float, tuple[list[AssetFigures], list, dict]]) ->
         measured = [by_fraction[fr][f.asset].rss for fr in fractions if f.asset in by_fraction[fr]]
         growth = measured[-1] / measured[0] if measured[0] else 1.0
         rss += " | " + ("flat" if growth < 1.2 else f"grows x{growth:.1f}")
-        lines.append(f"| {f.asset}{bound} | {rss} | {full['partitions']} | {full['cores_used']:.1f} | {_duration(full['time2'])} | "
+        lines.append(f"| {f.asset}{bound} | {rss} | {full['partitions']} | {full['cores_used']:.1f} | "
+                     f"{_duration(full['time2'])} | "
                      f"{_duration(full['step2'])} | {_duration(full['time16'])} | {_duration(full['step16'])} | "
                      f"{'yes' if full['split'] else 'no'} | {full['written'] / GB:,.1f} |")
     complete = [fr for fr in fractions if runs[fr][2].get("complete", True)] or fractions

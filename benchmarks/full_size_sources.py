@@ -22,8 +22,8 @@ from typing import Iterator
 import numpy as np
 import pyarrow as pa
 
-from mm_assets.datasets.coco.upstream import ANNOTATIONS_ZIP, CAPTIONS_TRAIN2014, IMAGE_ZIPS as COCO_ZIPS
-from mm_assets.datasets.coco.upstream import KARPATHY_JSON, KARPATHY_ZIP
+from mm_assets.datasets.coco.upstream import ANNOTATIONS_ZIP, CAPTIONS_TRAIN2014, KARPATHY_JSON, KARPATHY_ZIP
+from mm_assets.datasets.coco.upstream import IMAGE_ZIPS as COCO_ZIPS
 from mm_assets.datasets.glue.mirror import task_table
 from mm_assets.datasets.glue.tasks import TASKS
 from mm_assets.datasets.imagenet.mirror import IMAGE_TYPE
@@ -31,7 +31,8 @@ from mm_assets.datasets.imagenet.synsets import label_of_synset
 from mm_assets.datasets.owt.mirror import generate_mirror as generate_owt_mirror
 from mm_assets.datasets.owt.web_text import WebLikeText
 from mm_assets.datasets.pairs.caption_text import CaptionText
-from mm_assets.datasets.vg.upstream import IMAGE_ZIPS as VG_ZIPS, REGIONS_JSON, REGIONS_ZIP
+from mm_assets.datasets.vg.upstream import IMAGE_ZIPS as VG_ZIPS
+from mm_assets.datasets.vg.upstream import REGIONS_JSON, REGIONS_ZIP
 from mm_assets.formats.parquet import parquet_writer
 from mm_assets.formats.zip import write_zip
 from mm_assets.images.synthetic import photo_jpeg

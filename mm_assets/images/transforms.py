@@ -9,8 +9,9 @@ The random draws are torchvision's own algorithm (`RandomResizedCrop.get_params`
 `torch.rand(1) < 0.5`), drawn from a `torch.Generator` the caller seeds per sample, so a loader is
 deterministic whatever its worker count. The pixels are computed on uint8 tensors
 (`torchvision.transforms.v2`, antialiased bicubic), and the crop is planned from the image's size
-alone, so the decoder can be chosen for the crop (`mm_assets.loaders.decode`). `SeedTransform.reference()` is the same augmentation written the
-usual way (torchvision's PIL transforms), for comparisons and benchmarks.
+alone, so the decoder can be chosen for the crop (`mm_assets.loaders.decode`).
+`SeedTransform.reference()` is the same augmentation written the usual way (torchvision's PIL
+transforms), for comparisons and benchmarks.
 """
 
 from __future__ import annotations

@@ -38,7 +38,12 @@ TASK_TIME_LIMIT_S = 900  # a task of the test mirrors takes seconds; a hung Pool
 TASK_ATTEMPTS = 3
 WGET_STAND_IN = """#!/bin/sh
 # Stands in for `wget -N <url>`: the recipe's BPE files were put in the current folder beforehand.
-for arg in "$@"; do case "$arg" in -*) ;; *) f=$(basename "$arg"); [ -f "$f" ] || { echo "wget stand-in: $f missing" >&2; exit 1; } ;; esac; done
+for arg in "$@"; do
+  case "$arg" in
+    -*) ;;
+    *) f=$(basename "$arg"); [ -f "$f" ] || { echo "wget stand-in: $f missing" >&2; exit 1; } ;;
+  esac
+done
 """
 
 

@@ -6,11 +6,9 @@ import base64
 import io
 import os
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Iterator
-
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 
 from PIL import Image, ImageFont
 

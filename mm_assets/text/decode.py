@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from mm_assets.text.gpt2_bpe import Gpt2BpeFiles, N_SPECIAL, UNK, load_encoding, load_fairseq_lookup
+from mm_assets.text.gpt2_bpe import N_SPECIAL, UNK, Gpt2BpeFiles, load_encoding, load_fairseq_lookup
 
 SPECIAL_NAMES = ("<s>", "<pad>", "</s>", "<unk>")
 

@@ -85,9 +85,8 @@ def test_owt_partitions_are_the_slices_the_settings_choose():
 
 
 def test_the_imagenet_source_has_the_hub_s_layout_at_the_fraction(tmp_path, monkeypatch):
-    import pyarrow.parquet as pq
-
     import full_size_sources
+    import pyarrow.parquet as pq
 
     monkeypatch.setattr(full_size_sources, "POOL_IMAGES", 4)  # the layout, not the pool, is under test
     fraction = 0.0001

@@ -69,7 +69,10 @@ def test_pairs_contract_keys_groups_lineage_and_checks():
         assert key in specs and specs[key].description, key
         assert graph.get(dg.AssetKey(key)).partitions_def is None
     assert {specs[k].group_name for k in PAIRS_ASSETS} == {"coco", "vg", "pairs"}
-    parents = lambda key: {p.to_user_string() for p in graph.get(dg.AssetKey(key)).parent_keys}
+
+    def parents(key):
+        return {p.to_user_string() for p in graph.get(dg.AssetKey(key)).parent_keys}
+
     assert parents("pair_manifest") == {"coco_pairs", "vg_pairs", "vg_concat_pairs", "cc3m_subset"}
     assert parents("coco_pairs") == {"coco_annotations_zip", "coco_karpathy_zip", "coco_images", "gpt2_bpe"}
     assert parents("vg_concat_pairs") == {"vg_regions_zip", "vg_images", "gpt2_bpe"}

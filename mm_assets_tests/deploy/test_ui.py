@@ -1,14 +1,13 @@
 """The deployment's UI in a real headless Chromium: the webserver of the native topology, over
 PostgreSQL, shows the whole asset graph, the data directory's token counts and check, a
-partitioned asset's partitions, and the pictures in the assets' metadata, drawn. Screenshots go to $MM_UI_SCREENSHOTS (`make ui-screenshots` puts
-them in docs/img for the README) or to the test's tmp folder."""
+partitioned asset's partitions, and the pictures in the assets' metadata, drawn. Screenshots go to
+$MM_UI_SCREENSHOTS (`make ui-screenshots` puts them in docs/img for the README) or to the test's tmp folder."""
 
 import re
 from urllib.parse import quote
 
 import numpy as np
 import pytest
-
 from PIL import Image
 
 from mm_assets.formats.fairseq_mmap import read_sizes

@@ -4,8 +4,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from mm_assets.common.locks import exclusive_lock
-from mm_assets.common.locks import lock_path_for
+from mm_assets.common.locks import exclusive_lock, lock_path_for
 from mm_assets.fetch.http import DownloadError, FetchPolicy, download_to_file
 from mm_assets.fetch.sources import fetch_file
 

@@ -68,7 +68,7 @@ def test_no_token_says_accept_the_terms_and_set_hf_token(hub, tmp_path):
     server, _, _ = hub
     message = _refusal(server, HttpResource(allow_private="1").policy(server.url()), False, tmp_path)
     assert "HTTP 401" in message and "HF_TOKEN is not set" in message
-    assert f"accept the dataset's terms of access there" in message and f"/datasets/{REPO}" in message
+    assert "accept the dataset's terms of access there" in message and f"/datasets/{REPO}" in message
     assert "set HF_TOKEN" in message
 
 

@@ -11,7 +11,12 @@ import pytest
 
 from mm_assets.common.atomic import AtomicGroup
 from mm_assets.formats.fairseq_mmap import (
-    CODE_DTYPES, DTYPE_CODES, MMapWriter, check_dataset, read_index_header, vocabulary_dtype,
+    CODE_DTYPES,
+    DTYPE_CODES,
+    MMapWriter,
+    check_dataset,
+    read_index_header,
+    vocabulary_dtype,
 )
 
 # Run in .venv-fairseq: argv[1] is a JSON request; prints a JSON answer.

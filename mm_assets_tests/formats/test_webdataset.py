@@ -3,7 +3,13 @@
 import pytest
 
 from mm_assets.formats.webdataset import (
-    image_ref, iter_samples, member_offsets, open_shard, read_image, sample_key, split_image_ref,
+    image_ref,
+    iter_samples,
+    member_offsets,
+    open_shard,
+    read_image,
+    sample_key,
+    split_image_ref,
 )
 
 

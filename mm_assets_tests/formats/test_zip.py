@@ -7,6 +7,7 @@ import zipfile
 
 import pytest
 
+from mm_assets.formats.json_stream import JsonFormatError
 from mm_assets.formats.zip import (
     ZipFormatError,
     archive_identity,
@@ -17,7 +18,6 @@ from mm_assets.formats.zip import (
     unsafe_member_reason,
     write_zip,
 )
-from mm_assets.formats.json_stream import JsonFormatError
 from mm_assets.images.synthetic import small_jpeg
 from mm_assets_tests.conftest import flip_byte_in_zip_member
 

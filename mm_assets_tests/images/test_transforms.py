@@ -8,7 +8,11 @@ from torchvision import transforms as T
 
 from mm_assets.images.synthetic import photo_like
 from mm_assets.images.transforms import (
-    CropPlan, SeedTransform, pil_to_tensor, random_resized_crop_params, seed_transform,
+    CropPlan,
+    SeedTransform,
+    pil_to_tensor,
+    random_resized_crop_params,
+    seed_transform,
 )
 
 

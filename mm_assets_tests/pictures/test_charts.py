@@ -11,20 +11,29 @@ import pyarrow as pa
 import pytest
 from PIL import Image
 
+from mm_assets.common.atomic import AtomicGroup
 from mm_assets.datasets.cc3m.availability import SNAPSHOT_SCHEMA
 from mm_assets.datasets.cc3m.paths import Cc3mPaths
 from mm_assets.datasets.imagenet.synsets import pinned_synsets
-from mm_assets.common.atomic import AtomicGroup
 from mm_assets.formats.fairseq_mmap import MMapWriter, read_sizes
 from mm_assets.formats.parquet import write_parquet
 from mm_assets.layout import DataLayout
 from mm_assets.pictures.charts import (
-    ClassShares, caption_lengths_png, images_per_class_png, link_rot_png, owt_lengths_png,
+    ClassShares,
+    caption_lengths_png,
+    images_per_class_png,
+    link_rot_png,
+    owt_lengths_png,
 )
 from mm_assets.pictures.png import MAX_PNG_BYTES, markdown_image
 from mm_assets.pictures.readers import (
-    all_shards_points, caption_length_counts, images_per_class, link_rot_markdown, owt_lengths_markdown,
-    shard_points, subset_mark,
+    all_shards_points,
+    caption_length_counts,
+    images_per_class,
+    link_rot_markdown,
+    owt_lengths_markdown,
+    shard_points,
+    subset_mark,
 )
 from mm_assets.text.captions import MAX_CAPTION_TOKENS
 

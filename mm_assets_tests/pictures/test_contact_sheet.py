@@ -12,8 +12,18 @@ from mm_assets.images.transforms import seed_transform
 from mm_assets.layout import DataLayout
 from mm_assets.loaders.pairs import ImageTextPairs
 from mm_assets.pictures.contact_sheet import (
-    CROP_SCALES, CUT_MARK, SHEET_BUDGET, build_rows, caption_text, crop_panels, crop_transforms, image_bytes, render_sheet,
-    sample_examples, sheet_png, to_uint8,
+    CROP_SCALES,
+    CUT_MARK,
+    SHEET_BUDGET,
+    build_rows,
+    caption_text,
+    crop_panels,
+    crop_transforms,
+    image_bytes,
+    render_sheet,
+    sample_examples,
+    sheet_png,
+    to_uint8,
 )
 from mm_assets.pictures.png import MAX_PNG_BYTES
 from mm_assets.text.decode import TokenDecoder

@@ -11,7 +11,8 @@ def decoder(bpe_dir):
     return TokenDecoder(Gpt2BpeFiles(bpe_dir))
 
 
-@pytest.mark.parametrize("caption", ["A dog on a sofa.", "région café, 東京 ✓", "  inner   spaces  kept", "<|endoftext|> as text"])
+@pytest.mark.parametrize("caption", ["A dog on a sofa.", "région café, 東京 ✓", "  inner   spaces  kept",
+                                     "<|endoftext|> as text"])
 def test_decoding_gives_back_the_encoded_caption_with_its_specials(decoder, caption_encoder, caption):
     text = caption.strip()
     tokens = caption_encoder.encode([text]).tokens_of(0)

@@ -7,11 +7,17 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from mm_assets.fetch.http import DownloadError, FetchPolicy
 from mm_assets.text.gpt2_bpe import (
-    GPT2_BPE_SHA256, RANKS_FILE, RANKS_SHA256, Gpt2BpeFiles, fetch_gpt2_bpe, load_encoding, load_fairseq_lookup,
+    GPT2_BPE_SHA256,
+    RANKS_FILE,
+    RANKS_SHA256,
+    Gpt2BpeFiles,
+    fetch_gpt2_bpe,
+    load_encoding,
+    load_fairseq_lookup,
     verify_gpt2_bpe,
 )
-from mm_assets.fetch.http import DownloadError, FetchPolicy
 
 
 def test_fetch_from_folder_verifies_and_keeps_good_files(bpe_dir, tmp_path):

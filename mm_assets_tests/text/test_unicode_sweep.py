@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from mm_assets.formats.fairseq_mmap import read_sizes
-from mm_assets.text.gpt2_bpe import EOS, N_SPECIAL
-from mm_assets.text.binarize import binarize_text
 from mm_assets.judge.recipe import run_bpe_encoder
+from mm_assets.text.binarize import binarize_text
+from mm_assets.text.gpt2_bpe import EOS, N_SPECIAL
 
 pytestmark = pytest.mark.e2e
 

@@ -20,9 +20,9 @@ import pyarrow.parquet as pq
 
 from mm_assets.datasets.cc3m.shards import shard_rows
 from mm_assets.fetch.content import describe_file, read_head
-from mm_assets.formats.parquet_check import STRING, check_parquet
 from mm_assets.fetch.verify import VerificationError
 from mm_assets.formats.parquet import parquet_writer
+from mm_assets.formats.parquet_check import STRING, check_parquet
 from mm_assets.formats.shape import ShapeError, TsvColumn, check_parquet_shape, check_tsv_shape
 
 INDEX_SCHEMA = pa.schema([("row_id", pa.int64()), ("caption", pa.string()), ("url", pa.string())])

@@ -3,9 +3,10 @@
 Images are real JPEG, PNG and WebP files made by Pillow from noise and gradients, at CC3M-like
 dimensions; about `failure_share` of the rows fail the way real CC3M links fail: 404 and 410,
 server errors, HTML error pages (some announced as images), timeouts, bodies cut short (short of
-their Content-Length, in a broken chunked encoding, or a file cut short on the server), placeholder redirects and placeholders served directly under many
-URLs, images too small, decompression bombs, refusals by X-Robots-Tag, redirect chains (some too long), dead hosts,
-bad URLs. Each row's path tells `sample_server` how to answer it (`/<behaviour>/<name>`).
+their Content-Length, in a broken chunked encoding, or a file cut short on the server), placeholder
+redirects and placeholders served directly under many URLs, images too small, decompression
+bombs, refusals by X-Robots-Tag, redirect chains (some too long), dead hosts, bad URLs. Each
+row's path tells `sample_server` how to answer it (`/<behaviour>/<name>`).
 Everything is drawn from one seed: the same arguments give the same files.
 """
 

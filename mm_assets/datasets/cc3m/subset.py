@@ -26,8 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from mm_assets.common.counts import Tally
 from mm_assets.common.atomic import atomic_write
+from mm_assets.common.counts import Tally
 from mm_assets.datasets.cc3m.image_cache import complete_shard_identity, shard_identity
 from mm_assets.datasets.cc3m.index import read_index_info, read_shard
 from mm_assets.datasets.cc3m.paths import Cc3mPaths

@@ -46,8 +46,8 @@ from mm_assets.common.parallel import IN_FLIGHT_BYTES, ordered_map
 from mm_assets.common.progress import Progress
 from mm_assets.formats.parquet import write_parquet
 
-from .rows import INDEX_SCHEMA, Dropped, Rejected, check_row, iter_batches
 from .paths import SPLITS, ImagenetPaths
+from .rows import INDEX_SCHEMA, Dropped, Rejected, check_row, iter_batches
 from .shards import Shard
 
 # A part: the index's columns, then what the written file must be.

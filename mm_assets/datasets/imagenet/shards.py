@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mm_assets.common.atomic import atomic_write
-from mm_assets.fetch.hub import HubRepo, list_hub_folder, parse_resolve_url
 from mm_assets.fetch.http import FetchPolicy
+from mm_assets.fetch.hub import HubRepo, list_hub_folder, parse_resolve_url
 from mm_assets.fetch.sources import is_remote, local_path
 from mm_assets.formats.parquet_check import HUB_IMAGE, INTEGER, parquet_verifier
 from mm_assets.formats.shape import check_parquet_shape

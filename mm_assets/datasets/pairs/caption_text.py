@@ -88,7 +88,8 @@ class CaptionText:
         if roll < 0.45:
             text = f"{self._noun_phrase(0.8)} {rng.choice(PREPOSITIONS)} {rng.choice(['the', 'a', ''])} {self._noun_phrase(0.5)}"
         elif roll < 0.7:
-            text = f"{rng.choice(['the', 'a'])} {self._noun_phrase(0.7)} is {rng.choice(['', 'very', ''])} {self._word(ADJECTIVES)}"
+            degree = rng.choice(['', 'very', ''])
+            text = f"{rng.choice(['the', 'a'])} {self._noun_phrase(0.7)} is {degree} {self._word(ADJECTIVES)}"
         elif roll < 0.9:
             text = f"{rng.choice(['the', 'a', ''])} {self._noun_phrase(0.5)} {self._word(VERBS)} {self._noun_phrase(0.4)}"
         else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+
 @dataclass(frozen=True)
 class SourcePaths:
     """One image-text source's folder (`$MM_DATA_ROOT/coco`, `$MM_DATA_ROOT/vg`)."""

@@ -7,10 +7,19 @@ import dagster as dg
 from mm_assets.common.locks import describe_owner
 from mm_assets.datasets.cc3m.availability import check_shard, history_chart, shard_history, shards_to_cache
 from mm_assets.datasets.cc3m.image_cache import (
-    SHARD_SCHEMA, cache_shard, complete_shard_identity, shard_identity, stored_shard_summary,
+    SHARD_SCHEMA,
+    cache_shard,
+    complete_shard_identity,
+    shard_identity,
+    stored_shard_summary,
 )
 from mm_assets.datasets.cc3m.index import (
-    INDEX_SCHEMA, IndexFileError, read_index_info, read_shard, verify_index_file, write_index,
+    INDEX_SCHEMA,
+    IndexFileError,
+    read_index_info,
+    read_shard,
+    verify_index_file,
+    write_index,
 )
 from mm_assets.datasets.cc3m.rules import STATUSES
 from mm_assets.datasets.cc3m.shards import shard_keys

@@ -6,10 +6,22 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mm_assets.datasets.imagenet.extract import (
-    PART_SCHEMA, Part, RawRecord, ShardExtractionError, extract_shard, image_problems, read_part, release_raw,
+    PART_SCHEMA,
+    Part,
+    RawRecord,
+    ShardExtractionError,
+    extract_shard,
+    image_problems,
+    read_part,
+    release_raw,
 )
 from mm_assets.datasets.imagenet.index import (
-    INDEX_SCHEMA, LABEL_REASONS, ImagenetIndexError, dropped_table, merge_index, unreadable,
+    INDEX_SCHEMA,
+    LABEL_REASONS,
+    ImagenetIndexError,
+    dropped_table,
+    merge_index,
+    unreadable,
 )
 from mm_assets.datasets.imagenet.paths import SPLITS, ImagenetPaths
 from mm_assets.datasets.imagenet.shards import Shard, ShardList, ShardListError, listed_files, shard_list, verify_shard

@@ -8,8 +8,8 @@ from mm_assets.common.hashing import sha256_of
 from mm_assets.common.released import covering_release, forget_release, is_present, release
 from mm_assets.datasets.owt.archive import OwtArchiveError, verify_raw_slice
 from mm_assets.datasets.owt.clean import clean_slice
-from mm_assets.datasets.owt.proof import prove_slice_against_text
 from mm_assets.datasets.owt.data_dir import DamagedSliceError, check_slice, missing_binarized_slices, write_data_dir
+from mm_assets.datasets.owt.proof import prove_slice_against_text
 from mm_assets.datasets.owt.slices import slice_hub_path
 from mm_assets.defs.shared.raw_files import (
     DownloadConfig,
@@ -20,9 +20,9 @@ from mm_assets.defs.shared.raw_files import (
 )
 from mm_assets.defs.shared.resources import ArchiveLimitsResource, ComputeResource, HttpResource, StorageResource
 from mm_assets.defs.shared.retry import retry_only_what_can_heal
+from mm_assets.defs.shared.writing import sole_writer
 from mm_assets.formats.archive_limits import ArchiveLimitError
 from mm_assets.formats.fairseq_mmap import MMapFormatError
-from mm_assets.defs.shared.writing import sole_writer
 from mm_assets.pictures.readers import owt_lengths_markdown
 from mm_assets.text.binarize import binarize_text
 from mm_assets.text.gpt2_bpe import Gpt2BpeFiles, verify_gpt2_bpe

@@ -3,8 +3,8 @@
 import dagster as dg
 
 from mm_assets.datasets.coco.upstream import SEED_DISCREPANCY
-from mm_assets.datasets.pairs.manifest import InputTableError, build_manifest
 from mm_assets.datasets.pairs.cc3m import SubsetFormatError
+from mm_assets.datasets.pairs.manifest import InputTableError, build_manifest
 from mm_assets.defs.shared.pairs_metadata import caption_encoder, pairs_metadata
 from mm_assets.defs.shared.resources import ComputeResource, StorageResource
 from mm_assets.defs.shared.writing import sole_writer

@@ -12,11 +12,10 @@ every image without the zip, and the download asset does not fetch the zip again
 is there (docs/footprint.md).
 """
 
+import json
 from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
-
-import json
 
 import dagster as dg
 
@@ -24,8 +23,8 @@ from mm_assets.common.released import covering_release
 from mm_assets.fetch.sources import is_remote, local_path
 from mm_assets.fetch.verify import VerificationError
 from mm_assets.formats.archive_limits import ArchiveLimitError, ArchiveLimits
-from mm_assets.formats.shape import NoRowsKeptError
 from mm_assets.formats.extracted import FolderProof, verify_extracted_folder
+from mm_assets.formats.shape import NoRowsKeptError
 from mm_assets.formats.zip import (
     ZipFormatError,
     check_zip,

@@ -10,7 +10,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from mm_assets.datasets.imagenet.extract import (
-    RawRecord, ShardExtractionError, extract_shard, image_problems, read_part, release_raw, remove_stale_image_temps,
+    RawRecord,
+    ShardExtractionError,
+    extract_shard,
+    image_problems,
+    read_part,
+    release_raw,
+    remove_stale_image_temps,
 )
 from mm_assets.datasets.imagenet.index import merge_index
 from mm_assets.datasets.imagenet.paths import ImagenetPaths

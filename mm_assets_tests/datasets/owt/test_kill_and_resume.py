@@ -9,9 +9,9 @@ import textwrap
 import pytest
 
 from mm_assets.common.atomic import remove_stale_temps
-from mm_assets.text.binarize import binarize_text
 from mm_assets.datasets.owt.clean import clean_slice
 from mm_assets.datasets.owt.mirror import generate_mirror
+from mm_assets.text.binarize import binarize_text
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +36,7 @@ def _kill_after_progress(args, tmp_path) -> None:
     process = subprocess.Popen([sys.executable, str(script), *args], stdout=subprocess.PIPE,
                                text=True, start_new_session=True)
     seen = 0
-    for line in process.stdout:
+    for _line in process.stdout:
         seen += 1
         if seen == 3:  # well inside the step: several progress reports, not finished
             os.killpg(process.pid, signal.SIGKILL)

@@ -81,8 +81,9 @@ def test_concat_keeps_every_unique_phrase(layout, caption_encoder):
 
 
 def test_a_truncated_region_file_fails_naming_it_and_writes_nothing(layout, caption_encoder, tmp_path):
-    from mm_assets.datasets.vg.paths import VgPaths
     import shutil
+
+    from mm_assets.datasets.vg.paths import VgPaths
 
     paths = VgPaths(tmp_path / "vg")
     shutil.copytree(layout.vg.images_dir, paths.images_dir)
@@ -144,8 +145,9 @@ def test_the_same_bytes_whatever_the_workers_and_batches(layout, caption_encoder
 
 
 def _vg_copy(layout, tmp_path, regions_json: bytes, with_images: bool = True):
-    from mm_assets.datasets.vg.paths import VgPaths
     import shutil
+
+    from mm_assets.datasets.vg.paths import VgPaths
 
     paths = VgPaths(tmp_path / "vg")
     if with_images:

@@ -7,8 +7,8 @@ The reference is fairseq's own `examples/roberta/multiprocessing_bpe_encoder.py`
 import pytest
 
 from mm_assets.datasets.owt.paths import DATA_DIR_FILES
-from mm_assets.text.binarize import binarize_text
 from mm_assets.judge.recipe import run_recipe
+from mm_assets.text.binarize import binarize_text
 
 pytestmark = pytest.mark.e2e
 

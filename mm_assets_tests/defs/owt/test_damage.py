@@ -25,7 +25,8 @@ def chain(tmp_path, owt_mirror, bpe_dir):
         (mirror / slice_hub_path(number)).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(owt_mirror / slice_hub_path(number), mirror / slice_hub_path(number))
     instance = dg.DagsterInstance.ephemeral()
-    resources = dict(storage=StorageResource(data_root=str(tmp_path / "data"), raw_files="keep"), compute=ComputeResource(workers="2"),
+    resources = dict(storage=StorageResource(data_root=str(tmp_path / "data"), raw_files="keep"),
+                     compute=ComputeResource(workers="2"),
                      owt_source=OwtSource(url=str(mirror), train_slices="0", valid_slices="5"),
                      gpt2_bpe_source=Gpt2BpeSource(url=str(bpe_dir)))
 

@@ -4,7 +4,6 @@ asset's metadata as a data URI of the same bytes, the same bytes when materializ
 import base64
 import json
 
-import dagster as dg
 import pytest
 
 from mm_assets.defs.pairs.resources import PairsSettings

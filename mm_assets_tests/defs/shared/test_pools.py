@@ -9,7 +9,11 @@ import yaml
 
 from mm_assets.definitions import defs
 from mm_assets.defs.shared.pools import (
-    CC3M_CHECK_POOL, CC3M_CRAWL_POOL, code_location_pools, crawl_shards_at_once, initialize_pools,
+    CC3M_CHECK_POOL,
+    CC3M_CRAWL_POOL,
+    code_location_pools,
+    crawl_shards_at_once,
+    initialize_pools,
 )
 
 POOLS = ["cc3m_check", "cc3m_crawl", "coco_download", "glue_download", "imagenet_download", "owt_download",
