@@ -2,7 +2,7 @@
 # One image for every Dagster service of docker-compose.yml (code server, webserver, daemon,
 # celery worker). It holds both environments, built by the project's own Makefile as on a
 # developer's machine: .venv (Dagster and the pipeline) and .venv-fairseq (fairseq, the judge the
-# asset checks run through Pipes). README "Deployment" says what was and was not run.
+# asset checks run through Pipes). docs/deployment.md says what was and was not run.
 
 FROM python:3.11.14-slim-bookworm AS build
 # CPU builds of torch for both environments: for Linux the default index has CUDA builds of
@@ -34,7 +34,7 @@ RUN groupadd --gid 1000 dagster \
 COPY --from=build /app /app
 WORKDIR /app
 # The instance's defaults, as compose sets them, so that a worker started with plain `docker run`
-# needs only the host, the user and the password (README "Spreading steps over machines"; the user
+# needs only the host, the user and the password (docs/deployment.md, "Spreading steps over machines"; the user
 # is not set here, as hadolint counts it among the credentials).
 ENV PATH=/app/.venv/bin:$PATH \
     DAGSTER_HOME=/opt/dagster/home \

@@ -1,4 +1,4 @@
-# Two environments (README, "Two Python environments"): .venv runs the pipeline (Dagster), .venv-fairseq runs fairseq,
+# Two environments (docs/environments.md): .venv runs the pipeline (Dagster), .venv-fairseq runs fairseq,
 # the judge of record, reached through Dagster Pipes and used as the reference in tests.
 PYTHON ?= python3.11
 VENV := .venv
@@ -68,7 +68,7 @@ lint: venv
 test-fast: venv lint
 	MM_TEST_GPT2_BPE="$(GPT2_BPE_SOURCE)" $(VENV)/bin/python -m pytest -ra -m "not e2e and not slow" $(PYTEST_ARGS)
 
-# Benchmarks against the named references (README "Measured speed" and each dataset's section).
+# Benchmarks against the named references (docs/benchmarks.md).
 bench: venv venv-fairseq
 	MM_GPT2_BPE_URL="$(GPT2_BPE_SOURCE)" $(VENV)/bin/python benchmarks/owt_text.py $(BENCH_ARGS)
 # CC3M's image cache and availability check against img2dataset (its own venv, made if missing).
@@ -82,7 +82,7 @@ bench-loaders: venv
 clean:
 	rm -rf data/demo demo_home $(SAMPLE) $(CC3M_SAMPLE) $(COCO_VG_SAMPLE) $(IMAGENET_SAMPLE) $(GLUE_SAMPLE)
 
-# The README's pictures of the UI (docs/img/*.png): the browser test over the native deployment
+# The pictures of the UI in the README and docs (docs/img/*.png): the browser test over the native deployment
 # (PostgreSQL, code server, daemon, webserver; needs what `make test` needs) saves them there.
 .PHONY: ui-screenshots
 ui-screenshots: venv venv-fairseq

@@ -1,5 +1,5 @@
 """Code that runs fairseq itself, in `.venv-fairseq` (fairseq and Dagster cannot share one
-environment: the README, "Two Python environments"). Nothing here imports Dagster; the check scripts use
+environment: docs/environments.md). Nothing here imports Dagster; the check scripts use
 `dagster_pipes`, which has no dependencies, and report through their sibling `pipes_report`. Scripts
 here are run by path, never imported there.
 """

@@ -1,5 +1,5 @@
 """Scale-out on an existing engine: with MM_EXECUTOR=celery every step is a task on a Redis broker,
-run by a dagster-celery worker (README "Deployment"). Debian's redis-server and one worker run
+run by a dagster-celery worker (docs/deployment.md). Debian's redis-server and one worker run
 natively on loopback, over the PostgreSQL instance; two OWT partitions go through them and must
 come out byte for byte as the default executor writes them."""
 

@@ -1,4 +1,4 @@
-"""The production topology, natively (README "Deployment"): PostgreSQL storage, the code server,
+"""The production topology, natively (docs/deployment.md): PostgreSQL storage, the code server,
 the daemon with the queued run coordinator, and the webserver; the sample's partitioned runs go in
 through the GraphQL API and their metadata comes back out of PostgreSQL."""
 

@@ -1,7 +1,7 @@
 """The deployment's UI in a real headless Chromium: the webserver of the native topology, over
 PostgreSQL, shows the whole asset graph, the data directory's token counts and check, a
 partitioned asset's partitions, and the pictures in the assets' metadata, drawn. Screenshots go to
-$MM_UI_SCREENSHOTS (`make ui-screenshots` puts them in docs/img for the README) or to the test's tmp folder."""
+$MM_UI_SCREENSHOTS (`make ui-screenshots` puts them in docs/img for the docs) or to the test's tmp folder."""
 
 import re
 from urllib.parse import quote

@@ -3,7 +3,7 @@
 Every field is bound with `EnvVar` when its variable is set (so the UI shows where a value came
 from) and keeps its default otherwise. Values are checked when a step initializes the resource,
 before any work starts; a bad value fails with the variable, the value and what it accepts.
-The variables and their defaults are the table in the README ("Settings").
+The variables and their defaults are the table in docs/settings.md.
 """
 
 from __future__ import annotations
