@@ -56,7 +56,7 @@ def fairseq_python() -> str:
 @pytest.fixture(scope="session")
 def owt_mirror(tmp_path_factory) -> Path:
     """A three-slice mirror in the real nested layout, with every edge case in each slice."""
-    from mm_assets.datasets.owt.mirror import generate_mirror
+    from mm_assets.samples.owt.mirror import generate_mirror
 
     root = tmp_path_factory.mktemp("owt_mirror")
     generate_mirror(root, [0, 1, 5], bytes_per_slice=400_000, docs_per_member=25)
@@ -204,8 +204,8 @@ def caption_encoder(bpe_dir):
 @pytest.fixture(scope="session")
 def coco_vg_mirror(tmp_path_factory) -> dict[str, str]:
     """The sample COCO and VG mirrors (upstream layouts); returns their settings."""
-    from mm_assets.datasets.coco.mirror import generate_coco_mirror
-    from mm_assets.datasets.vg.mirror import generate_vg_mirror
+    from mm_assets.samples.coco.mirror import generate_coco_mirror
+    from mm_assets.samples.vg.mirror import generate_vg_mirror
 
     root = tmp_path_factory.mktemp("coco_vg_mirror")
     settings = {**generate_coco_mirror(root), **generate_vg_mirror(root)}
@@ -260,7 +260,7 @@ def write_cc3m_subset(data_root: Path, captions: list[str], shard: str = "00000"
     import pyarrow.parquet as pq
 
     from mm_assets.formats.webdataset import open_shard, sample_key
-    from mm_assets.images.synthetic import small_jpeg
+    from mm_assets.samples.synthetic_images import small_jpeg
 
     rng = random.Random(seed)
     row_ids = sorted(rng.sample(range(10 * len(captions) + 10), len(captions)))
@@ -312,7 +312,7 @@ def quick_sentences(seed: int = 0):
 def imagenet_mirror(tmp_path_factory) -> Path:
     """Two train shards and one validation shard (5 classes, a grayscale, a CMYK, a PNG named
     .JPEG, one truncated JPEG) and a test shard, small images."""
-    from mm_assets.datasets.imagenet.mirror import generate_mirror
+    from mm_assets.samples.imagenet.mirror import generate_mirror
 
     root = tmp_path_factory.mktemp("imagenet_mirror")
     generate_mirror(root, train_per_class=4, val_per_class=2, sizes=SMALL_IMAGE_SIZES)
@@ -322,7 +322,7 @@ def imagenet_mirror(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def glue_mirror(tmp_path_factory) -> Path:
     """Every task's splits with the edge-case rows, quick sentences after them."""
-    from mm_assets.datasets.glue.mirror import generate_mirror
+    from mm_assets.samples.glue.mirror import generate_mirror
 
     root = tmp_path_factory.mktemp("glue_mirror")
     generate_mirror(root, rows=12, sentence=quick_sentences())

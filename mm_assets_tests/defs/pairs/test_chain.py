@@ -7,10 +7,10 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from mm_assets.datasets.coco.mirror import SAMPLE_EXPECTED as COCO_EXPECTED
-from mm_assets.datasets.vg.mirror import SAMPLE_EXPECTED as VG_EXPECTED
 from mm_assets.defs.coco.resources import CocoSource
 from mm_assets.defs.shared.resources import ComputeResource, FairseqJudgeResource, StorageResource
+from mm_assets.samples.coco.mirror import SAMPLE_EXPECTED as COCO_EXPECTED
+from mm_assets.samples.vg.mirror import SAMPLE_EXPECTED as VG_EXPECTED
 from mm_assets_tests.conftest import check_results, install_coco_vg, materialize, run_materialize_cli, write_cc3m_subset
 
 pytestmark = pytest.mark.e2e
