@@ -4,7 +4,8 @@ nothing of the library imports the sample generators (`mm_assets/samples/`).
 Everything else is a plain library that a worker process, a loader or the fairseq environment can
 import without Dagster. Checked on the source (every import statement) and at run time (importing
 each plain module pulls in no `dagster` module). The samples are fixtures: they may import the
-library, never the reverse, so the pipeline cannot come to depend on made-up data.
+library, never the reverse, so the pipeline cannot come to depend on made-up data. And no test
+imports a conftest: pytest loads those for their fixtures; what tests import is in a helpers module.
 """
 
 import ast
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "mm_assets"
+TESTS = Path(__file__).resolve().parent
 DAGSTER_LAYER = ("defs/", "definitions.py")
 
 
@@ -96,3 +98,18 @@ def test_the_library_never_imports_the_samples():
         if found:
             offenders[path.relative_to(PACKAGE).as_posix()] = found
     assert offenders == {}
+
+
+def test_no_test_imports_a_conftest():
+    offenders = []
+    for path in sorted(TESTS.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or "", *(alias.name for alias in node.names)]
+            else:
+                continue
+            if any("conftest" in name.split(".") for name in names):
+                offenders.append(f"{path.relative_to(TESTS)}:{node.lineno}")
+    assert offenders == []

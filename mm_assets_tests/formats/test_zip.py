@@ -19,7 +19,7 @@ from mm_assets.formats.zip import (
     write_zip,
 )
 from mm_assets.samples.synthetic_images import small_jpeg
-from mm_assets_tests.conftest import flip_byte_in_zip_member
+from mm_assets_tests.helpers import flip_byte_in_zip_member
 
 
 def _images_zip(path, count=6, folder="VG_100K"):

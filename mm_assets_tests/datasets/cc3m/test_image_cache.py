@@ -26,8 +26,8 @@ from mm_assets.fetch.crawl import CrawlLimits
 from mm_assets.fetch.http import FetchPolicy
 from mm_assets.formats.webdataset import iter_samples, sample_key
 from mm_assets.samples.cc3m.sample import generate_sample
-from mm_assets_tests.conftest import REPO
 from mm_assets_tests.datasets.cc3m.served import served_bytes, served_sample
+from mm_assets_tests.helpers import REPO
 
 POLICY = FetchPolicy(allow_private=True)
 LIMITS = CrawlLimits(timeout_s=0.5, connect_timeout_s=0.5, concurrency=32, per_host=32)

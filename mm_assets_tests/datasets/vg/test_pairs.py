@@ -16,7 +16,7 @@ from mm_assets.formats.json_stream import JsonFormatError
 from mm_assets.formats.zip import write_zip
 from mm_assets.samples.vg.mirror import SAMPLE_EXPECTED
 from mm_assets.text.captions import clean_caption
-from mm_assets_tests.conftest import install_coco_vg
+from mm_assets_tests.helpers import install_coco_vg
 
 
 @pytest.fixture(scope="module")
