@@ -36,20 +36,20 @@ $(FAIRSEQ_VENV)/.installed: constraints/fairseq.txt
 # The bundled samples: generated in the upstream layouts, no network.
 sample: sample-owt sample-cc3m sample-coco-vg sample-imagenet-glue
 sample-owt: $(SAMPLE)/.generated
-$(SAMPLE)/.generated: $(VENV)/.installed scripts/make_owt_sample.py mm_assets/datasets/owt/mirror.py
+$(SAMPLE)/.generated: $(VENV)/.installed scripts/make_owt_sample.py mm_assets/samples/owt/mirror.py
 	$(VENV)/bin/python scripts/make_owt_sample.py --out $(SAMPLE)
 	touch $@
 sample-cc3m: $(CC3M_SAMPLE)/.generated
-$(CC3M_SAMPLE)/.generated: $(VENV)/.installed scripts/make_cc3m_sample.py mm_assets/datasets/cc3m/sample.py
+$(CC3M_SAMPLE)/.generated: $(VENV)/.installed scripts/make_cc3m_sample.py mm_assets/samples/cc3m/sample.py
 	$(VENV)/bin/python scripts/make_cc3m_sample.py --out $(CC3M_SAMPLE)
 	touch $@
 sample-coco-vg: $(COCO_VG_SAMPLE)/.generated
-$(COCO_VG_SAMPLE)/.generated: $(VENV)/.installed scripts/make_coco_vg_sample.py mm_assets/datasets/coco/mirror.py mm_assets/datasets/vg/mirror.py mm_assets/datasets/pairs/caption_text.py
+$(COCO_VG_SAMPLE)/.generated: $(VENV)/.installed scripts/make_coco_vg_sample.py mm_assets/samples/coco/mirror.py mm_assets/samples/vg/mirror.py mm_assets/samples/caption_text.py
 	$(VENV)/bin/python scripts/make_coco_vg_sample.py --out $(COCO_VG_SAMPLE)
 	touch $@
 
 sample-imagenet-glue: $(IMAGENET_SAMPLE)/.generated
-$(IMAGENET_SAMPLE)/.generated: $(VENV)/.installed scripts/make_imagenet_glue_sample.py mm_assets/datasets/imagenet/mirror.py mm_assets/datasets/glue/mirror.py
+$(IMAGENET_SAMPLE)/.generated: $(VENV)/.installed scripts/make_imagenet_glue_sample.py mm_assets/samples/imagenet/mirror.py mm_assets/samples/glue/mirror.py
 	$(VENV)/bin/python scripts/make_imagenet_glue_sample.py --imagenet-out $(IMAGENET_SAMPLE) --glue-out $(GLUE_SAMPLE)
 	touch $@
 

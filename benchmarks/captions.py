@@ -1,6 +1,6 @@
 """Caption encoding: the pipeline's batched exact encoder against the per-caption fairseq loop.
 
-The captions have the real sources' shapes and proportions (`mm_assets/datasets/pairs/caption_text.py`):
+The captions have the real sources' shapes and proportions (`mm_assets/samples/caption_text.py`):
 566,747 COCO captions (~10.5 words), 5,408,689 VG region phrases (~4.7 words) and 500,000 CC3M
 alt-texts (~10 words), interleaved as the manifest holds them, 6,475,436 in all. The script prints
 their statistics, then, on the same captions:
@@ -35,10 +35,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from mm_assets.common.parallel import ordered_map  # noqa: E402
-from mm_assets.datasets.pairs.caption_text import CaptionText  # noqa: E402
 from mm_assets.datasets.pairs.table import ENCODE_BATCH_ROWS, PendingPairs, encode_pairs, write_pairs_table  # noqa: E402
 from mm_assets.judge import JUDGE_DIR  # noqa: E402
 from mm_assets.judge.recipe import default_fairseq_python  # noqa: E402
+from mm_assets.samples.caption_text import CaptionText  # noqa: E402
 from mm_assets.text.captions import CaptionEncoder, clean_caption  # noqa: E402
 from mm_assets.text.gpt2_bpe import Gpt2BpeFiles, fetch_gpt2_bpe  # noqa: E402
 

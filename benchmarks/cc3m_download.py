@@ -1,6 +1,6 @@
 """CC3M's image cache and availability check against img2dataset, on one loopback server.
 
-1. A CC3M-like index of `--urls` rows (`mm_assets/datasets/cc3m/sample.py`, realistic mode): real
+1. A CC3M-like index of `--urls` rows (`mm_assets/samples/cc3m/sample.py`, realistic mode): real
    JPEG, PNG and WebP files made by Pillow at CC3M dimensions (mostly 50-300 KB), and about 30 % of
    the rows failing as CC3M links fail (404/410/500, HTML error pages, some sent as images,
    timeouts, bodies cut short, files cut short on the server, placeholder redirects and copies,
@@ -65,7 +65,7 @@ RSS_SHARD_SIZE = 1_000  # the RSS runs: the larger index has more shards, each a
 def serve(sample_dir: Path, port: int, slow_s: float) -> None:
     from aiohttp import web
 
-    from mm_assets.datasets.cc3m.sample_server import make_app
+    from mm_assets.samples.cc3m.sample_server import make_app
 
     images = {path.name: path.read_bytes() for path in (sample_dir / "files").iterdir()}
     app = make_app(images, (sample_dir / "placeholder.png").read_bytes(), slow_s=slow_s)
@@ -283,7 +283,7 @@ def _peak_tree_rss(proc: subprocess.Popen) -> float:
 # ---------------------------------------------------------------------------------------------
 
 def write_inputs(args, work: Path, rows: int, seed: int) -> tuple[Path, Path, object]:
-    from mm_assets.datasets.cc3m.sample import generate_sample, write_sample
+    from mm_assets.samples.cc3m.sample import generate_sample, write_sample
 
     sample_dir = work / f"sample_{rows}_{seed}"
     sample = generate_sample(rows, seed=seed, failure_share=0.3, realistic=True,
@@ -293,7 +293,7 @@ def write_inputs(args, work: Path, rows: int, seed: int) -> tuple[Path, Path, ob
 
 
 def index_for(paths_tsv: Path, port: int, dead_port: int, out: Path) -> tuple[Path, Path, list[str]]:
-    from mm_assets.datasets.cc3m.sample import index_lines
+    from mm_assets.samples.cc3m.sample import index_lines
 
     lines = index_lines(paths_tsv, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{dead_port}")
     # every URL distinct, as in CC3M (the images are a pool served under many URLs; the server

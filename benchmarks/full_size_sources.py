@@ -24,18 +24,18 @@ import pyarrow as pa
 
 from mm_assets.datasets.coco.upstream import ANNOTATIONS_ZIP, CAPTIONS_TRAIN2014, KARPATHY_JSON, KARPATHY_ZIP
 from mm_assets.datasets.coco.upstream import IMAGE_ZIPS as COCO_ZIPS
-from mm_assets.datasets.glue.mirror import task_table
 from mm_assets.datasets.glue.tasks import TASKS
-from mm_assets.datasets.imagenet.mirror import IMAGE_TYPE
 from mm_assets.datasets.imagenet.synsets import label_of_synset
-from mm_assets.datasets.owt.mirror import generate_mirror as generate_owt_mirror
-from mm_assets.datasets.owt.web_text import WebLikeText
-from mm_assets.datasets.pairs.caption_text import CaptionText
 from mm_assets.datasets.vg.upstream import IMAGE_ZIPS as VG_ZIPS
 from mm_assets.datasets.vg.upstream import REGIONS_JSON, REGIONS_ZIP
 from mm_assets.formats.parquet import parquet_writer
 from mm_assets.formats.zip import write_zip
-from mm_assets.images.synthetic import photo_jpeg
+from mm_assets.samples.caption_text import CaptionText
+from mm_assets.samples.glue.mirror import task_table
+from mm_assets.samples.imagenet.mirror import IMAGE_TYPE
+from mm_assets.samples.owt.mirror import generate_mirror as generate_owt_mirror
+from mm_assets.samples.owt.web_text import WebLikeText
+from mm_assets.samples.synthetic_images import photo_jpeg
 
 # The real sizes (DESIGN figures, the hub's file lists, the papers' counts).
 OWT_SLICES = {"train": "0-4", "valid": "5"}
@@ -107,7 +107,7 @@ def _word_statistics(texts: list[str]) -> str:
 
 def build_owt(root: Path, fraction: float, bpe_dir: Path) -> Source:
     """Slices 0-5 of web-like text (a long tail of names, numbers, URLs), nested tar/xz."""
-    from mm_assets.datasets.owt.web_text import corpus_statistics
+    from mm_assets.samples.owt.web_text import corpus_statistics
     from mm_assets.text.gpt2_bpe import Gpt2BpeFiles, load_encoding
 
     per_slice = int(OWT_CLEAN_BYTES_PER_SLICE * fraction)
@@ -133,7 +133,7 @@ def build_cc3m(root: Path, fraction: float) -> Source:
     loopback server (`cc3m_download.Servers`) serves, and `paths.tsv` to turn into the index."""
     from cc3m_download import describe_input
 
-    from mm_assets.datasets.cc3m import sample as cc3m_sample
+    from mm_assets.samples.cc3m import sample as cc3m_sample
 
     rows = scaled(CC3M_INDEX_ROWS, fraction)
     if not (root / "statistics.txt").is_file():

@@ -41,10 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mm_assets.datasets.imagenet.index import INDEX_SCHEMA  # noqa: E402
 from mm_assets.formats.parquet import write_parquet  # noqa: E402
 from mm_assets.formats.webdataset import image_ref, open_shard, sample_key  # noqa: E402
-from mm_assets.images.synthetic import photo_jpeg  # noqa: E402
 from mm_assets.images.transforms import seed_transform  # noqa: E402
 from mm_assets.loaders.imagenet import ImageNetDataset  # noqa: E402
 from mm_assets.loaders.pairs import ImageTextPairs  # noqa: E402
+from mm_assets.samples.synthetic_images import photo_jpeg  # noqa: E402
 
 # ImageNet's sizes: most photographs are 500 px on the long side; some larger, a few small.
 IMAGENET_SIZES = ([(500, 375)] * 8 + [(375, 500)] * 3 + [(500, 333)] * 4 + [(500, 400)] * 2

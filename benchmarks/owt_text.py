@@ -2,7 +2,7 @@
 
 1. A mirror in the hub's nested tar/xz layout, of web-like text (real English prose harvested from
    the installed Python files, with a long tail of names, numbers and URLs: see
-   `mm_assets/datasets/owt/web_text.py`): a train slice of `--text-mb` MB and a valid slice of
+   `mm_assets/samples/owt/web_text.py`): a train slice of `--text-mb` MB and a valid slice of
    `--valid-mb` MB. Their statistics (bytes per GPT-2 token, new word types per MB) are printed
    next to every figure.
 2. The chain through Dagster, as users run it: `dagster asset materialize` for owt_raw_slice,
@@ -38,11 +38,11 @@ import psutil
 from mm_assets.datasets.owt.archive import decompress_member, iter_xz_members
 from mm_assets.datasets.owt.clean import clean_slice
 from mm_assets.datasets.owt.data_dir import write_data_dir
-from mm_assets.datasets.owt.mirror import generate_mirror
 from mm_assets.datasets.owt.paths import DATA_DIR_FILES, OwtPaths
 from mm_assets.datasets.owt.slices import slice_hub_path
-from mm_assets.datasets.owt.web_text import WebLikeText, corpus_statistics
 from mm_assets.judge.recipe import run_recipe
+from mm_assets.samples.owt.mirror import generate_mirror
+from mm_assets.samples.owt.web_text import WebLikeText, corpus_statistics
 from mm_assets.text.binarize import binarize_text, iter_line_blocks
 from mm_assets.text.gpt2_bpe import Gpt2BpeFiles, fetch_gpt2_bpe, load_encoding
 

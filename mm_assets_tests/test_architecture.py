@@ -1,8 +1,11 @@
-"""The architecture's one rule: only `mm_assets/defs/` and `mm_assets/definitions.py` import Dagster.
+"""The architecture's rules: only `mm_assets/defs/` and `mm_assets/definitions.py` import Dagster, and
+nothing of the library imports the sample generators (`mm_assets/samples/`).
 
 Everything else is a plain library that a worker process, a loader or the fairseq environment can
 import without Dagster. Checked on the source (every import statement) and at run time (importing
-each plain module pulls in no `dagster` module).
+each plain module pulls in no `dagster` module). The samples are fixtures: they may import the
+library, never the reverse, so the pipeline cannot come to depend on made-up data. And no test
+imports a conftest: pytest loads those for their fixtures; what tests import is in a helpers module.
 """
 
 import ast
@@ -11,6 +14,7 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "mm_assets"
+TESTS = Path(__file__).resolve().parent
 DAGSTER_LAYER = ("defs/", "definitions.py")
 
 
@@ -66,3 +70,46 @@ def test_loading_the_definitions_imports_neither_torch_nor_matplotlib():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                           cwd=Path(__file__).resolve().parents[1])
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every module an import statement of `path` names, relative imports resolved, `from a import b` as a.b too."""
+    package = ".".join(("mm_assets", *path.relative_to(PACKAGE).parent.parts))
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_the_library_never_imports_the_samples():
+    offenders = {}
+    for path in _modules():
+        if path.relative_to(PACKAGE).parts[0] == "samples":
+            continue
+        found = sorted(n for n in _imported_modules(path) if n == "mm_assets.samples" or n.startswith("mm_assets.samples."))
+        if found:
+            offenders[path.relative_to(PACKAGE).as_posix()] = found
+    assert offenders == {}
+
+
+def test_no_test_imports_a_conftest():
+    offenders = []
+    for path in sorted(TESTS.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or "", *(alias.name for alias in node.names)]
+            else:
+                continue
+            if any("conftest" in name.split(".") for name in names):
+                offenders.append(f"{path.relative_to(TESTS)}:{node.lineno}")
+    assert offenders == []

@@ -1,7 +1,7 @@
 """Write the small CC3M sample: images and an index of URL paths that `serve_cc3m_sample.py` serves.
 
 About 30 % of the rows fail as real CC3M links do (404s, dead hosts, error pages, placeholders,
-cut bodies, redirect loops, ...); see `mm_assets/datasets/cc3m/sample.py`.
+cut bodies, redirect loops, ...); see `mm_assets/samples/cc3m/sample.py`.
 
 Usage: python scripts/make_cc3m_sample.py --out sample/cc3m [--rows 120] [--seed 0]
 """
@@ -9,7 +9,7 @@ Usage: python scripts/make_cc3m_sample.py --out sample/cc3m [--rows 120] [--seed
 import argparse
 from pathlib import Path
 
-from mm_assets.datasets.cc3m.sample import generate_sample, write_sample
+from mm_assets.samples.cc3m.sample import generate_sample, write_sample
 
 
 def main() -> None:

@@ -8,8 +8,8 @@ MM_VG_IMAGES_URL, MM_VG_REGIONS_URL).
 
 import argparse
 
-from mm_assets.datasets.coco.mirror import generate_coco_mirror
-from mm_assets.datasets.vg.mirror import generate_vg_mirror
+from mm_assets.samples.coco.mirror import generate_coco_mirror
+from mm_assets.samples.vg.mirror import generate_vg_mirror
 
 
 def main() -> None:

@@ -10,8 +10,8 @@ Usage: python scripts/make_imagenet_glue_sample.py --imagenet-out sample/imagene
 
 import argparse
 
-from mm_assets.datasets.glue.mirror import generate_mirror as generate_glue
-from mm_assets.datasets.imagenet.mirror import generate_mirror as generate_imagenet
+from mm_assets.samples.glue.mirror import generate_mirror as generate_glue
+from mm_assets.samples.imagenet.mirror import generate_mirror as generate_imagenet
 
 
 def main() -> None:

@@ -5,8 +5,8 @@ Usage: python scripts/make_owt_sample.py --out sample/owt [--slices 0,1,5] [--by
 
 import argparse
 
-from mm_assets.datasets.owt.mirror import generate_mirror
 from mm_assets.datasets.owt.slices import parse_slice_spec
+from mm_assets.samples.owt.mirror import generate_mirror
 
 
 def main() -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from mm_assets.datasets.cc3m.sample import index_lines
-from mm_assets.datasets.cc3m.sample_server import make_app
+from mm_assets.samples.cc3m.sample import index_lines
+from mm_assets.samples.cc3m.sample_server import make_app
 
 
 def _unused_port() -> int:

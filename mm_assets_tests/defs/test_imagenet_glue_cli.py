@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from mm_assets.datasets.glue.tasks import TASKS
-from mm_assets_tests.conftest import run_materialize_cli
+from mm_assets_tests.helpers import run_materialize_cli
 
 pytestmark = pytest.mark.e2e
 

@@ -6,7 +6,7 @@ import pytest
 
 from mm_assets.defs.owt.resources import OwtSource
 from mm_assets.defs.shared.resources import ComputeResource, HttpResource, SettingError, StorageResource
-from mm_assets_tests.conftest import materialize
+from mm_assets_tests.helpers import materialize
 
 
 def test_set_variables_are_bound_with_envvar_unset_keep_defaults(monkeypatch):
@@ -96,7 +96,7 @@ def test_a_bad_setting_fails_the_step_before_any_work(tmp_path):
 def test_a_bad_environment_variable_fails_a_cli_run(tmp_path):
     import os
 
-    from mm_assets_tests.conftest import run_materialize_cli
+    from mm_assets_tests.helpers import run_materialize_cli
 
     env = {**os.environ, "MM_DATA_ROOT": str(tmp_path / "data"), "DAGSTER_HOME": str(tmp_path),
            "MM_WORKERS": "0"}

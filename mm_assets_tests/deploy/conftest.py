@@ -6,11 +6,11 @@ import pytest
 
 from mm_assets_tests.datasets.cc3m.served import served_sample
 
+from .helpers import CC3M_SHARD, PARTITIONS
 from .services import PostgresServer, find_postgres_bin
 from .topology import Topology, dagster_home, instance_on, pipeline_env, run_errors
 
 SLICE_ASSETS = ["owt_raw_slice", "owt_clean_slice", "owt_binarized_slice"]
-PARTITIONS = ["00", "01", "05"]
 CC3M_SHARD_SIZE = 40
 
 
@@ -83,7 +83,6 @@ def _expect_success(topology, run_ids):
 PAIR_CHAIN = ["coco_train2014_zip", "coco_val2014_zip", "coco_annotations_zip", "coco_karpathy_zip", "coco_images",
               "vg_images_zip", "vg_images2_zip", "vg_regions_zip", "vg_images", "coco_pairs", "vg_pairs",
               "vg_concat_pairs", "pair_manifest", "pair_examples"]
-CC3M_SHARD = "00000"
 
 
 @pytest.fixture(scope="session")

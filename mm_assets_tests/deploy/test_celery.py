@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 from mm_assets.common.data_root import MARKER_NAME
-from mm_assets_tests.conftest import dagster_bin, run_materialize_cli
+from mm_assets_tests.helpers import dagster_bin, run_materialize_cli
 
 from .services import RedisServer, Service
 from .topology import BIN, REPO, dagster_home, initialize_pools, instance_on, pipeline_env

@@ -13,7 +13,7 @@ import yaml
 from mm_assets.common.data_root import MARKER_NAME
 from mm_assets.formats.fairseq_mmap import read_sizes
 
-from .conftest import PARTITIONS
+from .helpers import PARTITIONS
 from .topology import BIN, LOCATION, REPO, graphql, instance_on
 
 pytestmark = [

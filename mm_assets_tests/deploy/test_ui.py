@@ -13,7 +13,7 @@ from PIL import Image
 from mm_assets.formats.fairseq_mmap import read_sizes
 
 from .browser import CHROMIUM, drawn_pictures, render, screenshot_dir
-from .conftest import CC3M_SHARD, PARTITIONS
+from .helpers import CC3M_SHARD, PARTITIONS
 from .topology import LOCATION, graphql
 
 pytestmark = [

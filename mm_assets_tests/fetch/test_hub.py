@@ -15,7 +15,7 @@ from mm_assets.defs.shared.resources import HttpResource
 from mm_assets.fetch.http import DownloadError, FetchPolicy
 from mm_assets.fetch.hub import HubAccessError, explain_refusal, list_hub_folder, parse_resolve_url
 from mm_assets.fetch.sources import fetch_file
-from mm_assets_tests.conftest import LoopbackServer
+from mm_assets_tests.helpers import LoopbackServer
 from mm_assets_tests.hub_server import REPO, LoopbackHubHttp, hub_app
 
 

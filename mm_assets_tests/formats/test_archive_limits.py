@@ -9,7 +9,6 @@ import pytest
 
 from mm_assets.datasets.owt.archive import iter_documents, iter_xz_members
 from mm_assets.datasets.owt.clean import clean_slice
-from mm_assets.datasets.owt.mirror import write_slice
 from mm_assets.fetch.crawl import DEFAULT_MAX_BYTES
 from mm_assets.formats.archive_limits import (
     DEFAULT_MAX_MEMBER_BYTES,
@@ -19,6 +18,7 @@ from mm_assets.formats.archive_limits import (
 )
 from mm_assets.formats.webdataset import iter_samples, member_offsets, open_shard, read_image
 from mm_assets.formats.zip import ZipFormatError, extract_folder, read_member_checked
+from mm_assets.samples.owt.mirror import write_slice
 from mm_assets_tests.formats.archives import MIB, add_member, zeros
 
 LOCAL_SIZE_AT, CENTRAL_SIZE_AT = 22, 24  # the uncompressed-size fields of the two zip headers
@@ -109,7 +109,7 @@ def _bomb_slice(tmp_path: Path, tail: bytes = b"") -> Path:
     write_slice(path, 3, [[b"a fine document"], [bytes(30 * MIB)]])
     if tail:  # garbage after the xz stream: its index cannot be read, decoding must stop at the cap
         members = list(iter_xz_members(path))
-        from mm_assets.datasets.owt.mirror import _tar_bytes
+        from mm_assets.samples.owt.mirror import _tar_bytes
 
         path.write_bytes(_tar_bytes([(m.name, m.data + (tail if i else b"")) for i, m in enumerate(members)]))
     return path

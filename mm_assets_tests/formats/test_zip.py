@@ -18,8 +18,8 @@ from mm_assets.formats.zip import (
     unsafe_member_reason,
     write_zip,
 )
-from mm_assets.images.synthetic import small_jpeg
-from mm_assets_tests.conftest import flip_byte_in_zip_member
+from mm_assets.samples.synthetic_images import small_jpeg
+from mm_assets_tests.helpers import flip_byte_in_zip_member
 
 
 def _images_zip(path, count=6, folder="VG_100K"):

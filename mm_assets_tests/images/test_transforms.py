@@ -6,7 +6,6 @@ import torch
 from PIL import Image
 from torchvision import transforms as T
 
-from mm_assets.images.synthetic import photo_like
 from mm_assets.images.transforms import (
     CropPlan,
     SeedTransform,
@@ -14,6 +13,7 @@ from mm_assets.images.transforms import (
     random_resized_crop_params,
     seed_transform,
 )
+from mm_assets.samples.synthetic_images import photo_like
 
 
 def test_the_parameters_are_the_seeds():

@@ -75,7 +75,7 @@ def test_whatever_a_damaged_file_makes_pillow_raise_is_a_reason(fmt):
 
 @pytest.mark.parametrize("side", [10_000, 60_000])  # over Pillow's cap (it warns), over twice it (it refuses)
 def test_decompression_bombs_are_refused_by_their_header(side):
-    from mm_assets.datasets.cc3m.sample import decompression_bomb
+    from mm_assets.samples.cc3m.sample import decompression_bomb
 
     with pytest.warns(Image.DecompressionBombWarning) if side == 10_000 else contextlib.nullcontext():
         with pytest.raises(InvalidImage) as err:
@@ -90,7 +90,7 @@ def test_jpeg_verdicts_at_reduced_scale_equal_full_scale_decoding():
 
     import numpy as np
 
-    from mm_assets.images.synthetic import photo_jpeg
+    from mm_assets.samples.synthetic_images import photo_jpeg
 
     rng, pick = np.random.default_rng(0), random.Random(0)
     originals = [photo_jpeg(rng, pick.randint(120, 300), pick.randint(120, 300)) for _ in range(6)]
@@ -142,7 +142,7 @@ def test_still_webp_verdicts_of_the_plain_decoder_equal_pillows_full_decoding():
     import numpy as np
 
     from mm_assets.images.libwebp import plain_webp_decoder
-    from mm_assets.images.synthetic import photo_jpeg
+    from mm_assets.samples.synthetic_images import photo_jpeg
 
     assert plain_webp_decoder() is not None  # the wheel bundles libwebp: this test must exercise it
 

@@ -11,7 +11,7 @@ from mm_assets.common.atomic import AtomicGroup
 from mm_assets.formats.fairseq_mmap import MMapWriter
 from mm_assets.formats.parquet import write_parquet
 from mm_assets.formats.webdataset import image_ref, open_shard, sample_key
-from mm_assets.images.synthetic import photo_jpeg
+from mm_assets.samples.synthetic_images import photo_jpeg
 
 
 @pytest.fixture(scope="session")

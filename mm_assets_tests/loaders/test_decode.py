@@ -8,9 +8,9 @@ import pytest
 import torch
 from PIL import Image
 
-from mm_assets.images.synthetic import encode, photo_jpeg, photo_like
 from mm_assets.images.transforms import CropPlan, pil_to_tensor, seed_transform
 from mm_assets.loaders.decode import decode_and_transform, decode_rgb, jpeg_size, reduction_for
+from mm_assets.samples.synthetic_images import encode, photo_jpeg, photo_like
 
 
 @pytest.mark.parametrize("image_format,mode", [("JPEG", "RGB"), ("JPEG", "L"), ("JPEG", "CMYK"), ("PNG", "RGB")])

@@ -10,8 +10,8 @@ import pyarrow as pa
 from mm_assets.datasets.pairs.table import PendingPairs, encode_pairs
 from mm_assets.formats.parquet import write_parquet
 from mm_assets.formats.webdataset import image_ref, open_shard, sample_key
-from mm_assets.images.synthetic import photo_jpeg
 from mm_assets.layout import DataLayout
+from mm_assets.samples.synthetic_images import photo_jpeg
 
 LONG_CAPTION = " ".join(f"the {i}th small red boat beside the long wooden pier" for i in range(12))
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from mm_assets.common.counts import Tally
-from mm_assets.datasets.pairs.caption_text import CaptionText
 from mm_assets.formats.json_stream import INVALID_TEXT_MARK
+from mm_assets.samples.caption_text import CaptionText
 from mm_assets.text.captions import MAX_BPE_TOKENS, clean_caption, joins_exactly
 from mm_assets.text.gpt2_bpe import BOS, EOS
-from mm_assets_tests.conftest import fairseq_caption_tokens
+from mm_assets_tests.helpers import fairseq_caption_tokens
 
 TRICKY = [
     "  A man riding a wave on top of a surfboard.  ",

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from mm_assets.datasets.cc3m.sample import Sample, generate_sample, index_lines, write_sample
-from mm_assets.datasets.cc3m.sample_server import make_app
-from mm_assets_tests.conftest import LoopbackServer
+from mm_assets.samples.cc3m.sample import Sample, generate_sample, index_lines, write_sample
+from mm_assets.samples.cc3m.sample_server import make_app
+from mm_assets_tests.helpers import LoopbackServer
 
 # What the image cache must record for each behaviour (a /slow/ answer comes after the timeout: the
 # tests' timeouts are under the server's `slow_s`).

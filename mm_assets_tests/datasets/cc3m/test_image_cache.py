@@ -21,13 +21,13 @@ from mm_assets.datasets.cc3m.image_cache import (
 from mm_assets.datasets.cc3m.index import read_shard, write_index
 from mm_assets.datasets.cc3m.paths import Cc3mPaths
 from mm_assets.datasets.cc3m.rules import ImageRules
-from mm_assets.datasets.cc3m.sample import generate_sample
 from mm_assets.fetch.content import sniff
 from mm_assets.fetch.crawl import CrawlLimits
 from mm_assets.fetch.http import FetchPolicy
 from mm_assets.formats.webdataset import iter_samples, sample_key
-from mm_assets_tests.conftest import REPO
+from mm_assets.samples.cc3m.sample import generate_sample
 from mm_assets_tests.datasets.cc3m.served import served_bytes, served_sample
+from mm_assets_tests.helpers import REPO
 
 POLICY = FetchPolicy(allow_private=True)
 LIMITS = CrawlLimits(timeout_s=0.5, connect_timeout_s=0.5, concurrency=32, per_host=32)
@@ -145,7 +145,7 @@ from mm_assets.datasets.cc3m.image_cache import cache_shard
 from mm_assets.datasets.cc3m.index import read_shard
 from mm_assets.datasets.cc3m.paths import Cc3mPaths
 from mm_assets.datasets.cc3m.rules import ImageRules
-from mm_assets.datasets.cc3m.sample import generate_sample
+from mm_assets.samples.cc3m.sample import generate_sample
 from mm_assets.fetch.content import sniff
 from mm_assets.fetch.crawl import CrawlLimits
 from mm_assets.fetch.http import FetchPolicy

@@ -13,10 +13,10 @@ from mm_assets.datasets.cc3m.image_cache import cache_shard
 from mm_assets.datasets.cc3m.index import read_shard, write_index
 from mm_assets.datasets.cc3m.paths import Cc3mPaths
 from mm_assets.datasets.cc3m.rules import ImageRules
-from mm_assets.datasets.cc3m.sample import Sample, SampleRow, make_image, placeholder_image
 from mm_assets.datasets.cc3m.subset import NotEnoughImages, select_subset, write_subset
 from mm_assets.fetch.crawl import CrawlLimits
 from mm_assets.fetch.http import FetchPolicy
+from mm_assets.samples.cc3m.sample import Sample, SampleRow, make_image, placeholder_image
 from mm_assets_tests.datasets.cc3m.served import served_sample
 
 SHARD = 10

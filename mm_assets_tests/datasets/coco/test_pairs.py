@@ -3,11 +3,11 @@
 import pyarrow.parquet as pq
 import pytest
 
-from mm_assets.datasets.coco.mirror import HARD_CAPTIONS, SAMPLE_EXPECTED
 from mm_assets.datasets.coco.pairs import build_coco_pairs
 from mm_assets.datasets.coco.upstream import SPLITS
 from mm_assets.datasets.pairs.validate import check_pairs_table
-from mm_assets_tests.conftest import install_coco_vg
+from mm_assets.samples.coco.mirror import HARD_CAPTIONS, SAMPLE_EXPECTED
+from mm_assets_tests.helpers import install_coco_vg
 
 
 @pytest.fixture(scope="module")

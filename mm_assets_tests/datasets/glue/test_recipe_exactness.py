@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 
 from mm_assets.datasets.glue.fairseq_data import write_task_dir
-from mm_assets.datasets.glue.mirror import generate_mirror
 from mm_assets.datasets.glue.tasks import TASKS, labelled
-from mm_assets.datasets.glue.tsv import write_task_tsvs
 from mm_assets.judge import JUDGE_DIR
 from mm_assets.judge.glue_recipe import run_glue_recipe
 from mm_assets.loaders.glue import GlueDataset
+from mm_assets.samples.glue.mirror import generate_mirror
+from mm_assets.samples.glue.tsv import write_task_tsvs
 from mm_assets.text.gpt2_bpe import Gpt2BpeFiles
 
 pytestmark = pytest.mark.e2e

@@ -7,7 +7,7 @@ import pytest
 
 from mm_assets.datasets.owt.archive import OwtArchiveError, iter_documents, iter_xz_members
 from mm_assets.datasets.owt.clean import clean_slice
-from mm_assets.datasets.owt.mirror import write_slice
+from mm_assets.samples.owt.mirror import write_slice
 
 
 def _slice(tmp_path: Path, members) -> Path:
@@ -69,7 +69,7 @@ def test_not_a_tar_at_all(tmp_path):
 
 def _custom_slice(tmp_path: Path, outer_entries, name="urlsf_subset04.tar") -> Path:
     """A slice built by hand: `outer_entries` is a list of (name, bytes) for the outer tar."""
-    from mm_assets.datasets.owt.mirror import _tar_bytes
+    from mm_assets.samples.owt.mirror import _tar_bytes
 
     path = tmp_path / name
     path.write_bytes(_tar_bytes(outer_entries))
@@ -77,7 +77,7 @@ def _custom_slice(tmp_path: Path, outer_entries, name="urlsf_subset04.tar") -> P
 
 
 def test_multi_stream_member_is_read_like_xz_reads_it(tmp_path):
-    from mm_assets.datasets.owt.mirror import _tar_bytes
+    from mm_assets.samples.owt.mirror import _tar_bytes
 
     inner = _tar_bytes([("a.txt", b"first stream doc\n"), ("b.txt", b"second\n")])
     half = len(inner) // 2  # two xz streams whose concatenated output is the inner tar
@@ -89,7 +89,7 @@ def test_multi_stream_member_is_read_like_xz_reads_it(tmp_path):
 
 
 def test_garbage_after_an_xz_stream_is_an_error_naming_the_member(tmp_path):
-    from mm_assets.datasets.owt.mirror import _tar_bytes
+    from mm_assets.samples.owt.mirror import _tar_bytes
 
     member = lzma.compress(_tar_bytes([("a.txt", b"doc\n")])) + b"GARBAGE!"
     path = _custom_slice(tmp_path, [("openwebtext/urlsf_subset04-1_data.xz", member)])
@@ -98,7 +98,7 @@ def test_garbage_after_an_xz_stream_is_an_error_naming_the_member(tmp_path):
 
 
 def test_only_txt_documents_and_xz_members_are_read_the_rest_is_counted(tmp_path):
-    from mm_assets.datasets.owt.mirror import _tar_bytes
+    from mm_assets.samples.owt.mirror import _tar_bytes
 
     inner = _tar_bytes([("0001.txt", b"kept\n"), ("image.jpg", b"\xff\xd8\xff not text"),
                         ("notes.md", b"# not a document\n"), ("0002.txt", b"also kept\n")])

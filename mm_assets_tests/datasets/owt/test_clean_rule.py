@@ -55,7 +55,7 @@ def test_clean_documents_equals_the_rule_applied_one_document_at_a_time():
     import random
 
     from mm_assets.datasets.owt.clean_rule import clean_documents
-    from mm_assets.datasets.owt.mirror import edge_case_documents
+    from mm_assets.samples.owt.mirror import edge_case_documents
 
     pieces = [b"a", b"b", b" ", b"\t", b"\n", b"\r", b"\r\n", b"\x00", "\u3000".encode(), b"\x0b",
               "\u00e9".encode(), "\u2028".encode(), "\x85".encode(), b"\xff", b"\xc3", b"\xe2\x82"]

@@ -10,7 +10,7 @@ import pytest
 
 from mm_assets.common.atomic import remove_stale_temps
 from mm_assets.datasets.owt.clean import clean_slice
-from mm_assets.datasets.owt.mirror import generate_mirror
+from mm_assets.samples.owt.mirror import generate_mirror
 from mm_assets.text.binarize import binarize_text
 
 pytestmark = pytest.mark.e2e

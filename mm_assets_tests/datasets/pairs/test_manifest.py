@@ -13,7 +13,7 @@ from mm_assets.datasets.pairs.validate import check_images, check_pairs_table, s
 from mm_assets.datasets.vg.pairs import build_vg_concat_pairs, build_vg_pairs
 from mm_assets.formats.webdataset import sample_key
 from mm_assets.text.captions import clean_caption
-from mm_assets_tests.conftest import install_coco_vg, write_cc3m_subset
+from mm_assets_tests.helpers import install_coco_vg, write_cc3m_subset
 
 CC3M_CAPTIONS = ["actor attends the premiere", "  city skyline at night ", "", "a\x00 dog", "émoji 😀 art"]
 

@@ -3,8 +3,8 @@
 import random
 
 from mm_assets.common.counts import Tally
-from mm_assets.datasets.pairs.caption_text import CaptionText
 from mm_assets.datasets.vg.concat import JOINER, ImagePhrases, encode_concat_batch, greedy_ranges, unique_phrases
+from mm_assets.samples.caption_text import CaptionText
 from mm_assets.text.captions import MAX_CAPTION_TOKENS
 
 

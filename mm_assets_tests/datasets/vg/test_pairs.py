@@ -9,14 +9,14 @@ import pytest
 from mm_assets.common.counts import Tally
 from mm_assets.datasets.pairs.validate import check_pairs_table
 from mm_assets.datasets.vg.concat import JOINER
-from mm_assets.datasets.vg.mirror import SAMPLE_EXPECTED
 from mm_assets.datasets.vg.pairs import build_vg_concat_pairs, build_vg_pairs
 from mm_assets.datasets.vg.regions import SeenIds, iter_image_regions
 from mm_assets.datasets.vg.upstream import REGIONS_JSON, REGIONS_ZIP
 from mm_assets.formats.json_stream import JsonFormatError
 from mm_assets.formats.zip import write_zip
+from mm_assets.samples.vg.mirror import SAMPLE_EXPECTED
 from mm_assets.text.captions import clean_caption
-from mm_assets_tests.conftest import install_coco_vg
+from mm_assets_tests.helpers import install_coco_vg
 
 
 @pytest.fixture(scope="module")

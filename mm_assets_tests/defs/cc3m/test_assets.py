@@ -12,8 +12,8 @@ from mm_assets.defs.cc3m.resources import Cc3mCrawl, Cc3mSource
 from mm_assets.defs.shared.resources import HttpResource, StorageResource
 from mm_assets.defs.tokenizer.resources import Gpt2BpeSource
 from mm_assets.formats.webdataset import read_image
-from mm_assets_tests.conftest import check_results, materialize, run_materialize_cli
 from mm_assets_tests.datasets.cc3m.served import expected_subset, served_bytes, served_sample
+from mm_assets_tests.helpers import check_results, materialize, run_materialize_cli
 
 pytestmark = pytest.mark.e2e
 SHARD_SIZE, SUBSET = 25, 30

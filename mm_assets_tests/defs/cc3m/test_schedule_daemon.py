@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from mm_assets.datasets.cc3m.paths import Cc3mPaths
-from mm_assets_tests.conftest import run_materialize_cli
 from mm_assets_tests.datasets.cc3m.served import served_sample
+from mm_assets_tests.helpers import run_materialize_cli
 
 pytestmark = pytest.mark.e2e
 SHARD_SIZE = 20

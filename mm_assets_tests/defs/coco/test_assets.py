@@ -14,7 +14,7 @@ from mm_assets.defs.shared.zips import file_location, zip_download_check
 from mm_assets.defs.vg.resources import VgSource
 from mm_assets.fetch.http import FetchPolicy, download_file_sync
 from mm_assets.fetch.verify import VerificationError
-from mm_assets_tests.conftest import LoopbackServer, flip_byte_in_zip_member, materialize
+from mm_assets_tests.helpers import LoopbackServer, flip_byte_in_zip_member, materialize
 
 
 @pytest.mark.parametrize("resource,needle", [
@@ -120,7 +120,7 @@ def test_the_pairs_settings_are_bound_from_the_environment(monkeypatch):
 def installed(coco_vg_mirror, bpe_dir, tmp_path):
     """The zips and images as their assets leave them, and the BPE files: coco_pairs can run."""
     from mm_assets.text.gpt2_bpe import fetch_gpt2_bpe
-    from mm_assets_tests.conftest import install_coco_vg
+    from mm_assets_tests.helpers import install_coco_vg
 
     layout = install_coco_vg(coco_vg_mirror, tmp_path / "data")
     fetch_gpt2_bpe(str(bpe_dir), layout.gpt2_bpe_dir)
@@ -144,7 +144,7 @@ def test_a_truncated_json_in_a_sound_zip_fails_naming_it_and_keeps_the_zip(insta
 
 def test_a_damaged_member_removes_the_zip_and_says_which_asset_fetches_it(installed):
     from mm_assets.datasets.coco.upstream import KARPATHY_JSON, KARPATHY_ZIP
-    from mm_assets_tests.conftest import flip_byte_in_zip_member
+    from mm_assets_tests.helpers import flip_byte_in_zip_member
 
     layout, resources = installed
     karpathy = layout.coco.raw(KARPATHY_ZIP)

@@ -10,7 +10,7 @@ from aiohttp import web
 from mm_assets.common.released import read_release
 from mm_assets.defs.coco.resources import CocoSource
 from mm_assets.defs.shared.resources import HttpResource, StorageResource
-from mm_assets_tests.conftest import LoopbackServer, check_results, materialize, run_checks
+from mm_assets_tests.helpers import LoopbackServer, check_results, materialize, run_checks
 
 IMAGES = ["coco_train2014_zip", "coco_val2014_zip", "coco_images"]
 

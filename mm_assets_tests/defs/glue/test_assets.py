@@ -9,7 +9,7 @@ import pytest
 from mm_assets.defs.glue.resources import GlueSource
 from mm_assets.defs.shared.resources import StorageResource
 from mm_assets.defs.tokenizer.resources import Gpt2BpeSource
-from mm_assets_tests.conftest import check_results, materialize, run_checks
+from mm_assets_tests.helpers import check_results, materialize, run_checks
 
 
 def _resources(root, mirror, bpe_dir):
@@ -76,7 +76,7 @@ def test_from_the_hub_over_http_with_each_files_sha256(glue_mirror, bpe_dir, tmp
     """The real download path: the hub's resolve URLs on a loopback server answering as the hub
     does (X-Linked-ETag = sha256), GLUE not gated; the bytes kept are the hub's."""
     from mm_assets.defs.shared.resources import HttpResource
-    from mm_assets_tests.conftest import LoopbackServer
+    from mm_assets_tests.helpers import LoopbackServer
     from mm_assets_tests.hub_server import hub_app
 
     requests = []

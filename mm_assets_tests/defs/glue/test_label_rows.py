@@ -11,7 +11,7 @@ import pytest
 from mm_assets.defs.glue.resources import GlueSource
 from mm_assets.defs.shared.resources import StorageResource
 from mm_assets.defs.tokenizer.resources import Gpt2BpeSource
-from mm_assets_tests.conftest import materialize
+from mm_assets_tests.helpers import materialize
 
 
 def test_a_label_out_of_range_names_its_row(glue_mirror, bpe_dir, tmp_path):

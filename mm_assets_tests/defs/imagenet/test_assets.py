@@ -8,7 +8,7 @@ import pytest
 
 from mm_assets.defs.imagenet.resources import ImagenetSource
 from mm_assets.defs.shared.resources import HttpResource, SettingError, StorageResource
-from mm_assets_tests.conftest import LoopbackServer, check_results, materialize, run_checks
+from mm_assets_tests.helpers import LoopbackServer, check_results, materialize, run_checks
 from mm_assets_tests.hub_server import REPO, LoopbackHubHttp, hub_app
 
 SHARDS = ["train-00000-of-00002", "train-00001-of-00002", "validation-00000-of-00001"]

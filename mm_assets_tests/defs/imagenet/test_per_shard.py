@@ -12,7 +12,7 @@ from mm_assets.datasets.imagenet.shards import listed_files, shard_list
 from mm_assets.datasets.imagenet.synsets import parse_image_name
 from mm_assets.defs.imagenet.resources import ImagenetSource
 from mm_assets.defs.shared.resources import HttpResource, SettingError, StorageResource
-from mm_assets_tests.conftest import LoopbackServer, check_results, materialize, run_checks
+from mm_assets_tests.helpers import LoopbackServer, check_results, materialize, run_checks
 from mm_assets_tests.hub_server import REPO, LoopbackHubHttp, hub_app
 
 SHARDS = ["train-00000-of-00002", "train-00001-of-00002", "validation-00000-of-00001"]

@@ -5,7 +5,7 @@ import pytest
 
 from mm_assets.defs.owt.resources import OwtSource
 from mm_assets.defs.shared.resources import StorageResource
-from mm_assets_tests.conftest import materialize
+from mm_assets_tests.helpers import materialize
 
 
 def test_missing_slice_is_a_clear_error_naming_it(tmp_path):

@@ -10,10 +10,10 @@ import pytest
 
 from mm_assets.common.locks import exclusive_lock, is_locked, lock_path_for
 from mm_assets.datasets.owt.clean import clean_slice
-from mm_assets.datasets.owt.mirror import generate_mirror
 from mm_assets.defs.owt.resources import OwtSource
 from mm_assets.defs.shared.resources import ComputeResource, StorageResource
-from mm_assets_tests.conftest import dagster_bin, materialize
+from mm_assets.samples.owt.mirror import generate_mirror
+from mm_assets_tests.helpers import dagster_bin, materialize
 
 
 def test_a_partition_being_written_fails_a_second_run_and_keeps_its_temp_file(tmp_path, owt_mirror):

@@ -11,7 +11,7 @@ from mm_assets.datasets.owt.slices import slice_hub_path
 from mm_assets.defs.owt.resources import OwtSource
 from mm_assets.defs.shared.resources import ComputeResource, FairseqJudgeResource, StorageResource
 from mm_assets.defs.tokenizer.resources import Gpt2BpeSource
-from mm_assets_tests.conftest import check_results, materialize, run_checks
+from mm_assets_tests.helpers import check_results, materialize, run_checks
 
 SLICE_ASSETS = dg.AssetSelection.assets("owt_raw_slice", "owt_clean_slice", "owt_binarized_slice")
 

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from mm_assets.defs.owt.resources import OwtSource
 from mm_assets.defs.shared.resources import HttpResource, StorageResource
-from mm_assets_tests.conftest import LoopbackServer, materialize
+from mm_assets_tests.helpers import LoopbackServer, materialize
 
 
 @pytest.fixture

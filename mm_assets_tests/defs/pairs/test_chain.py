@@ -7,11 +7,11 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from mm_assets.datasets.coco.mirror import SAMPLE_EXPECTED as COCO_EXPECTED
-from mm_assets.datasets.vg.mirror import SAMPLE_EXPECTED as VG_EXPECTED
 from mm_assets.defs.coco.resources import CocoSource
 from mm_assets.defs.shared.resources import ComputeResource, FairseqJudgeResource, StorageResource
-from mm_assets_tests.conftest import check_results, install_coco_vg, materialize, run_materialize_cli, write_cc3m_subset
+from mm_assets.samples.coco.mirror import SAMPLE_EXPECTED as COCO_EXPECTED
+from mm_assets.samples.vg.mirror import SAMPLE_EXPECTED as VG_EXPECTED
+from mm_assets_tests.helpers import check_results, install_coco_vg, materialize, run_materialize_cli, write_cc3m_subset
 
 pytestmark = pytest.mark.e2e
 
@@ -60,9 +60,9 @@ def test_cli_sequence_on_a_mirror(coco_vg_mirror, bpe_dir, fairseq_python, tmp_p
 def test_train2014_split_in_process_and_the_same_bytes_with_any_workers(coco_vg_mirror, tmp_path):
     layout = install_coco_vg(coco_vg_mirror, tmp_path / "data")
     from mm_assets.text.gpt2_bpe import fetch_gpt2_bpe
-    from mm_assets_tests.conftest import _bpe_source
+    from mm_assets_tests.helpers import bpe_source
 
-    fetch_gpt2_bpe(str(_bpe_source()), layout.gpt2_bpe_dir)
+    fetch_gpt2_bpe(str(bpe_source()), layout.gpt2_bpe_dir)
     storage = StorageResource(data_root=str(layout.root))
     outputs = []
     for workers in ("1", "2"):

@@ -10,7 +10,7 @@ from mm_assets.defs.pairs.resources import PairsSettings
 from mm_assets.defs.shared.resources import SettingError, StorageResource
 from mm_assets.layout import DataLayout
 from mm_assets.pictures.contact_sheet import SHEET_BUDGET
-from mm_assets_tests.conftest import materialize
+from mm_assets_tests.helpers import materialize
 from mm_assets_tests.pictures.sample_data import LONG_CAPTION, make_pictures_root
 
 

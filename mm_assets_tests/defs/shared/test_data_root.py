@@ -6,7 +6,7 @@ from mm_assets.common.data_root import read_marker
 from mm_assets.defs.shared.data_root import RUN_TAG, adopt
 from mm_assets.defs.shared.resources import StorageResource
 from mm_assets.defs.tokenizer.resources import Gpt2BpeSource
-from mm_assets_tests.conftest import materialize
+from mm_assets_tests.helpers import materialize
 
 
 def _gpt2_bpe(root, instance, bpe_dir, *, raise_on_error=True):

@@ -19,7 +19,7 @@ from mm_assets.defs.shared.resources import HttpResource, StorageResource
 from mm_assets.defs.shared.retry import NETWORK_RETRY_POLICY, retry_only_what_can_heal
 from mm_assets.fetch.http import download_lock, partial_path
 from mm_assets.fetch.sources import fetch_file
-from mm_assets_tests.conftest import LoopbackServer, materialize, run_materialize_cli
+from mm_assets_tests.helpers import LoopbackServer, materialize, run_materialize_cli
 
 RETRY = "STEP_UP_FOR_RETRY"
 

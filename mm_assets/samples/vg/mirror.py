@@ -15,11 +15,10 @@ import json
 import random
 from pathlib import Path
 
-from mm_assets.datasets.pairs.caption_text import CaptionText
+from mm_assets.datasets.vg.upstream import IMAGE_ZIPS, REGIONS_JSON, REGIONS_ZIP
 from mm_assets.formats.zip import write_zip
-from mm_assets.images.synthetic import small_jpeg
-
-from .upstream import IMAGE_ZIPS, REGIONS_JSON, REGIONS_ZIP
+from mm_assets.samples.caption_text import CaptionText
+from mm_assets.samples.synthetic_images import small_jpeg
 
 IMAGES = {"VG_100K": 12, "VG_100K_2": 8}
 PHRASES_PER_IMAGE = 8

@@ -2,7 +2,7 @@ import itertools
 
 import pytest
 
-from mm_assets.datasets.owt.web_text import WebLikeText, corpus_statistics, harvest
+from mm_assets.samples.owt.web_text import WebLikeText, corpus_statistics, harvest
 from mm_assets.text.gpt2_bpe import Gpt2BpeFiles, load_encoding
 
 SAMPLE_BYTES = 4_000_000

@@ -16,11 +16,10 @@ import json
 import random
 from pathlib import Path
 
-from mm_assets.datasets.pairs.caption_text import CaptionText
+from mm_assets.datasets.coco.upstream import ANNOTATIONS_ZIP, CAPTIONS_TRAIN2014, IMAGE_ZIPS, KARPATHY_JSON, KARPATHY_ZIP
 from mm_assets.formats.zip import write_zip
-from mm_assets.images.synthetic import small_jpeg
-
-from .upstream import ANNOTATIONS_ZIP, CAPTIONS_TRAIN2014, IMAGE_ZIPS, KARPATHY_JSON, KARPATHY_ZIP
+from mm_assets.samples.caption_text import CaptionText
+from mm_assets.samples.synthetic_images import small_jpeg
 
 TRAIN_IMAGES = 20
 VAL_IMAGES = 10  # Karpathy splits: 6 restval, 2 val, 2 test

@@ -17,10 +17,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from mm_assets.datasets.imagenet.synsets import label_of_synset
 from mm_assets.formats.parquet import write_parquet
-from mm_assets.images.synthetic import encode, photo_like
-
-from .synsets import label_of_synset
+from mm_assets.samples.synthetic_images import encode, photo_like
 
 # A handful of classes spread over the label range: the first, goldfish, the sea snake of
 # ILSVRC2012_val_00000001, the Shetland sheepdog of the PNG-in-JPEG, the last.

@@ -1,6 +1,6 @@
 """An aiohttp app that answers a sample's URLs as real image hosts do, failures included.
 
-The first path segment says how (`mm_assets.datasets.cc3m.sample` writes them):
+The first path segment says how (`mm_assets.samples.cc3m.sample` writes them):
 `/img/<name>` the image; `/redirect/<n>/<name>` n redirects, then the image; `/no-head/<name>`
 HEAD refused (405), GET served; `/noai/<name>` the image with `X-Robots-Tag: noai`;
 `/missing/...` 404; `/gone/...` 410; `/error/...` 500; `/html/...` an HTML error page;

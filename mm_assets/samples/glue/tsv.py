@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .fairseq_data import input_lines
-from .hub_files import SplitRows, read_split
-from .labels import label_text
-from .tasks import GlueTask
+from mm_assets.datasets.glue.fairseq_data import input_lines
+from mm_assets.datasets.glue.hub_files import SplitRows, read_split
+from mm_assets.datasets.glue.labels import label_text
+from mm_assets.datasets.glue.tasks import GlueTask
 
 # hub split -> the original file name
 TSV_NAMES = {"train": "train.tsv", "validation": "dev.tsv", "test": "test.tsv",

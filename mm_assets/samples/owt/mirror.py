@@ -17,8 +17,7 @@ from typing import Iterable
 
 from mm_assets.common.atomic import atomic_write
 from mm_assets.common.parallel import IN_FLIGHT_BYTES, ordered_map
-
-from .slices import slice_hub_path, slice_stem
+from mm_assets.datasets.owt.slices import slice_hub_path, slice_stem
 
 
 def edge_case_documents() -> list[bytes]:

@@ -17,10 +17,9 @@ from typing import Callable
 
 import pyarrow as pa
 
-from mm_assets.datasets.owt.web_text import WebLikeText
+from mm_assets.datasets.glue.tasks import TASKS, GlueTask
 from mm_assets.formats.parquet import write_parquet
-
-from .tasks import TASKS, GlueTask
+from mm_assets.samples.owt.web_text import WebLikeText
 
 EDGE_TEXTS = [
     "  Leading and trailing spaces are stripped.  ",

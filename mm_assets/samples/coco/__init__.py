@@ -1,0 +1,1 @@
+"""COCO: a small mirror of the upstream zips and Karpathy's file."""

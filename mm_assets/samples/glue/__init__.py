@@ -1,0 +1,1 @@
+"""GLUE: a hub-layout mirror, and the original TSVs that fairseq's recipe reads in the reference tests."""

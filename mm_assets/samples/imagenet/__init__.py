@@ -1,0 +1,1 @@
+"""ImageNet: a hub-layout mirror of parquet shards with photo-like images."""

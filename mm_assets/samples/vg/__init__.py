@@ -1,0 +1,1 @@
+"""Visual Genome: a small mirror of the image zips and region descriptions."""
