@@ -436,6 +436,9 @@ def main() -> None:
                         help="folder (or URL) of the GPT-2 BPE files")
     parser.add_argument("--tables-only", action="store_true",
                         help="print the tables again from the results a finished run saved in the workdir")
+    parser.add_argument("--reuse-finished", action="store_true",
+                        help="a fraction whose finished results are in the workdir is not run again (add a fraction "
+                             "to an earlier run)")
     args = parser.parse_args()
     fractions = sorted(set(args.fraction or [0.001, 0.002]))
     work = args.workdir.resolve()
@@ -451,8 +454,8 @@ def main() -> None:
     runs = {}
     for fraction in fractions:
         results = work / f"results_{fraction:g}.json"
-        if args.tables_only:
-            saved = json.loads(results.read_text())
+        saved = json.loads(results.read_text()) if results.exists() else None
+        if args.tables_only or (args.reuse_finished and saved and saved.get("complete", True)):
             sources = [Source(**s) for s in saved["sources"]]
             saved["totals"]["sources"] = source_bytes(sources, work / f"run_{fraction:g}" / "cc3m_index" / "GCC-training.tsv")
             saved["totals"]["complete"] = saved.get("complete", True)
