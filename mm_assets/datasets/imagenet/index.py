@@ -16,6 +16,7 @@ import numpy as np
 
 from mm_assets.common.atomic import atomic_write
 from mm_assets.common.counts import Tally
+from mm_assets.common.missing import MissingInputError
 from mm_assets.formats.parquet import parquet_writer
 
 from .extract import BATCH_ROWS, Part, read_part
@@ -107,7 +108,7 @@ def build_index(shards: ShardList, paths: ImagenetPaths, *, workers: int,
     for shard in shards.shards:
         raw = paths.raw_shard(shard.name)
         if not raw.is_file():
-            raise ImagenetIndexError(f"{raw} is missing; materialize imagenet_raw for {shard.name}")
+            raise MissingInputError(raw, "imagenet_raw", shard.name)
         part: Part | None = read_part(paths.part(shard.name))
         if part is None or not part.raw.same_file(RawRecord.of(raw)):
             extract_shard(shard, raw, paths, order, workers=workers, batch_rows=batch_rows, log=log)

@@ -24,16 +24,15 @@ from mm_assets.datasets.cc3m.index import (
 from mm_assets.datasets.cc3m.rules import STATUSES
 from mm_assets.datasets.cc3m.shards import shard_keys
 from mm_assets.datasets.cc3m.subset import SUBSET_SCHEMA, NotEnoughImages, select_subset, write_subset
+from mm_assets.defs.shared.inputs import gpt2_bpe_files, missing_input
 from mm_assets.defs.shared.metadata import table_metadata
 from mm_assets.defs.shared.pools import CC3M_CHECK_POOL, CC3M_CRAWL_POOL
 from mm_assets.defs.shared.resources import ComputeResource, HttpResource, StorageResource
 from mm_assets.defs.shared.retry import retry_only_what_can_heal
 from mm_assets.defs.shared.writing import sole_writer
-from mm_assets.fetch.http import DownloadError
 from mm_assets.fetch.sources import fetch_file, is_remote, local_path
 from mm_assets.pictures.readers import all_shards_link_rot_markdown, link_rot_markdown
 from mm_assets.text.encode import FairseqGpt2Encoder
-from mm_assets.text.gpt2_bpe import verify_gpt2_bpe
 
 from .partitions import CC3M_SHARDS, cc3m_shards
 from .resources import Cc3mCrawl, Cc3mSource
@@ -44,7 +43,7 @@ RULES = "docs/data-rules.md"
 def _require_index(storage: StorageResource):
     index = storage.layout.cc3m.index
     if not index.is_file():
-        raise dg.Failure(f"{index} is missing; materialize cc3m_index first")
+        raise missing_input(index, "cc3m_index")
     return index
 
 
@@ -262,10 +261,7 @@ def cc3m_subset(
     layout = storage.layout
     paths = layout.cc3m
     _require_index(storage)
-    try:  # before anything is written: the token figures need the BPE files
-        encoder = FairseqGpt2Encoder(verify_gpt2_bpe(layout.gpt2_bpe_dir))
-    except DownloadError as exc:
-        raise dg.Failure(str(exc), allow_retries=False) from exc
+    encoder = FairseqGpt2Encoder(gpt2_bpe_files(layout))  # before anything is written: the token figures need them
     size = cc3m_source.integer("subset_size")
     try:
         subset = select_subset(paths, size=size, repeats=cc3m_crawl.integer("placeholder_repeats"),

@@ -6,11 +6,11 @@ from mm_assets.datasets.glue.fairseq_data import GlueTextError, remove_stale_sta
 from mm_assets.datasets.glue.hub_files import GlueFileError, glue_verifier
 from mm_assets.datasets.glue.labels import GlueLabelError
 from mm_assets.datasets.glue.tasks import TASKS, labelled
+from mm_assets.defs.shared.inputs import gpt2_bpe_files, missing_input
 from mm_assets.defs.shared.raw_files import fetch_or_reuse, verified_markdown
 from mm_assets.defs.shared.resources import ComputeResource, HttpResource, StorageResource
 from mm_assets.defs.shared.retry import retry_only_what_can_heal
 from mm_assets.defs.shared.writing import sole_writer
-from mm_assets.text.gpt2_bpe import verify_gpt2_bpe
 
 from .partitions import glue_tasks
 from .resources import GlueSource
@@ -92,11 +92,9 @@ def glue_fairseq_data(
     task = TASKS[context.partition_key]
     layout = storage.layout
     raw = layout.glue.raw_files(task)
-    missing = [str(path) for path in raw.values() if not path.is_file()]
-    if missing:
-        raise dg.Failure(f"{', '.join(missing)} missing; materialize glue_raw for partition {task.key} first",
-                         allow_retries=False)
-    bpe = verify_gpt2_bpe(layout.gpt2_bpe_dir)
+    if missing := [path for path in raw.values() if not path.is_file()]:
+        raise missing_input(missing, "glue_raw", partition=task.key)
+    bpe = gpt2_bpe_files(layout)
     out = layout.glue.bin_dir(task)
     try:
         with sole_writer(context, out):

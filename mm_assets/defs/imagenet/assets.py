@@ -26,6 +26,7 @@ from mm_assets.datasets.imagenet.index import (
 from mm_assets.datasets.imagenet.paths import SPLITS, ImagenetPaths
 from mm_assets.datasets.imagenet.shards import Shard, ShardList, ShardListError, listed_files, shard_list, verify_shard
 from mm_assets.datasets.imagenet.synsets import CLASS_COUNT, pinned_synsets
+from mm_assets.defs.shared.inputs import missing_input
 from mm_assets.defs.shared.metadata import table_metadata
 from mm_assets.defs.shared.raw_files import fetch_or_reuse, verified_markdown
 from mm_assets.defs.shared.resources import ComputeResource, HttpResource, StorageResource
@@ -44,7 +45,7 @@ RULES = "docs/data-rules.md"
 def load_shard_list(storage: StorageResource) -> ShardList:
     path = storage.layout.imagenet.shard_list
     if not path.is_file():
-        raise dg.Failure(f"{path} is missing; materialize imagenet_shard_list first", allow_retries=False)
+        raise missing_input(path, "imagenet_shard_list")
     return ShardList.load(path)
 
 
@@ -198,9 +199,8 @@ def imagenet_images(
         if not problems:
             context.log.info(f"{shard.name}: its part and its {part.table.num_rows:,} images are intact; kept")
         elif record is None:
-            why = problems[0]
-            raise dg.Failure(f"{raw} is missing ({why}); materialize imagenet_raw for partition {shard.name} "
-                             "(it fetches the shard again), then imagenet_images for it", allow_retries=False)
+            raise missing_input(raw, "imagenet_raw", partition=shard.name,
+                                detail=f"{problems[0]}; it fetches the shard again, then imagenet_images for it")
         else:
             try:
                 extracted = extract_shard(shard, raw, paths, [s.name for s in shards.shards], workers=workers,

@@ -13,11 +13,13 @@ from mm_assets.datasets.imagenet.index import LABEL_REASONS
 from mm_assets.datasets.imagenet.paths import SPLITS, ImagenetPaths
 from mm_assets.datasets.imagenet.shards import ShardList
 from mm_assets.datasets.imagenet.synsets import CLASS_COUNT, label_of_synset
+from mm_assets.defs.shared.inputs import missing_input_check
 from mm_assets.defs.shared.resources import ComputeResource, StorageResource
 
 # What the real ILSVRC 2012 data holds (the hub's train and validation splits).
 OFFICIAL_SIZES = {"train": 1_281_167, "val": 50_000}
 REDO = "materialize imagenet_index again"
+REDO_RAW = "with a released raw file, imagenet_raw for it first: it fetches the shard again"
 
 
 @dg.asset_check(
@@ -32,11 +34,10 @@ def images_match_recorded_hashes(context: dg.AssetCheckExecutionContext, storage
         return dg.AssetCheckResult(passed=False, metadata={"problems": "run per partition (shard)"})
     paths = storage.layout.imagenet
     name = context.partition_key
-    redo = (f"materialize imagenet_images for {name} again (with a released raw file, imagenet_raw for "
-            f"{name} first: it fetches the shard again)")
+    redo = f"materialize imagenet_images for {name} again ({REDO_RAW})"
     part = read_part(paths.part(name))
     if part is None or not paths.shard_list.is_file():
-        return dg.AssetCheckResult(passed=False, metadata={"problems": f"{paths.part(name)} is missing; {redo}"})
+        return missing_input_check(paths.part(name), "imagenet_images", partition=name, detail=REDO_RAW)
     order = [shard.name for shard in ShardList.load(paths.shard_list).shards]
     problems = image_problems(paths, part, order, workers=compute.worker_count)
     if part.raw.rows != part.table.num_rows + len(part.dropped):
@@ -54,7 +55,7 @@ def _index(paths: ImagenetPaths) -> pa.Table | None:
 
 
 def _missing(paths: ImagenetPaths) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(passed=False, metadata={"problems": f"{paths.index} is missing; {REDO}"})
+    return missing_input_check(paths.index, "imagenet_index")
 
 
 def _dropped_rows(paths: ImagenetPaths) -> list[list[str]]:
@@ -110,8 +111,7 @@ def every_row_accounted_for(storage: StorageResource) -> dg.AssetCheckResult:
     for shard in shards.shards:
         part = read_part(paths.part(shard.name))  # the raw file's rows, recorded (it may be released)
         if part is None:
-            return dg.AssetCheckResult(passed=False, metadata={
-                "problems": f"{paths.part(shard.name)} is missing; materialize imagenet_images for {shard.name}"})
+            return missing_input_check(paths.part(shard.name), "imagenet_images", partition=shard.name)
         raw[shard.split] += part.raw.rows
     shard_split = {shard.name: shard.split for shard in shards.shards}
     dropped: dict[str, int] = defaultdict(int)

@@ -5,6 +5,7 @@ import dagster as dg
 from mm_assets.common.released import read_release
 from mm_assets.datasets.owt.clean import count_lines_and_hash
 from mm_assets.datasets.owt.data_dir import check_slice
+from mm_assets.defs.shared.inputs import missing_input_check
 from mm_assets.defs.shared.judge_pipes import run_judge
 from mm_assets.defs.shared.resources import FairseqJudgeResource, StorageResource
 from mm_assets.formats.fairseq_mmap import MMapFormatError, read_sizes
@@ -98,8 +99,7 @@ def one_sequence_per_clean_line(
     try:
         lines, lines_from = _clean_lines(paths.clean_slice(number))
     except FileNotFoundError:
-        return dg.AssetCheckResult(passed=False, metadata={
-            "problems": f"{paths.clean_slice(number)} is missing; materialize owt_clean_slice for partition {number:02d}"})
+        return missing_input_check(paths.clean_slice(number), "owt_clean_slice", partition=f"{number:02d}")
     sizes = read_sizes(paths.binarized_prefix(number).with_suffix(".idx"))
     shortest = int(sizes.min()) if len(sizes) else 0
     problems = []

@@ -22,6 +22,7 @@ from mm_assets.datasets.pairs.validate import check_images, check_pairs_table, s
 from mm_assets.judge import JUDGE_DIR
 from mm_assets.layout import DataLayout
 
+from .inputs import missing_input_check
 from .judge_pipes import run_judge
 from .resources import ComputeResource, FairseqJudgeResource, StorageResource
 
@@ -34,9 +35,7 @@ def _failed(problem: str) -> dg.AssetCheckResult:
 
 
 def _missing(path: Path, asset_key: str) -> dg.AssetCheckResult | None:
-    if path.is_file():
-        return None
-    return _failed(f"{path} is missing: materialize {asset_key}")
+    return None if path.is_file() else missing_input_check(path, asset_key)
 
 
 def pairs_table_checks(asset_key: str, table_of: Callable[[DataLayout], Path]) -> list[dg.AssetChecksDefinition]:

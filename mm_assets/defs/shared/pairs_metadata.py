@@ -11,24 +11,20 @@ import numpy as np
 from mm_assets.common.counts import Tally
 from mm_assets.datasets.pairs.table import PAIRS_SCHEMA, PairsWriter
 from mm_assets.datasets.pairs.table1 import histogram_markdown, table1_markdown
-from mm_assets.fetch.http import DownloadError
 from mm_assets.formats.archive_limits import ArchiveLimitError
 from mm_assets.formats.json_stream import JsonFormatError
 from mm_assets.formats.shape import NoRowsKeptError, ShapeError
 from mm_assets.formats.zip import ZipFormatError
 from mm_assets.layout import DataLayout
 from mm_assets.text.captions import MAX_CAPTION_TOKENS, CaptionEncoder
-from mm_assets.text.gpt2_bpe import verify_gpt2_bpe
 
+from .inputs import gpt2_bpe_files
 from .metadata import table_metadata
 
 
 def caption_encoder(layout: DataLayout) -> CaptionEncoder:
     """The caption encoder over the verified BPE files (a clear failure when they are missing)."""
-    try:
-        return CaptionEncoder(verify_gpt2_bpe(layout.gpt2_bpe_dir))
-    except DownloadError as exc:
-        raise dg.Failure(str(exc), allow_retries=False) from exc
+    return CaptionEncoder(gpt2_bpe_files(layout))
 
 
 @contextlib.contextmanager

@@ -34,6 +34,7 @@ from mm_assets.formats.zip import (
 )
 from mm_assets.layout import DataLayout
 
+from .inputs import missing_input
 from .raw_files import DownloadConfig, fetch_or_reuse, release_raw_file, verified_markdown
 from .resources import StorageResource
 from .retry import retry_only_what_can_heal
@@ -138,7 +139,7 @@ def extract_image_folders(
                 skipped[key] = skipped.get(key, 0) + count
             continue
         if not zip_path.is_file():
-            raise dg.Failure(f"{zip_path} is missing: materialize {asset_key} first")
+            raise missing_input(zip_path, asset_key)
         with sole_writer(context, target):
             if removed := remove_stale_extractions(images_dir, folder):
                 context.log.info(f"removed {removed} folder(s) a killed run left behind")
