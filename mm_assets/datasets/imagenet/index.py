@@ -8,7 +8,6 @@ scripts that want the whole thing in one call.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -26,7 +25,7 @@ from .shards import ShardList
 from .synsets import CLASS_COUNT, pinned_synsets
 
 __all__ = ["INDEX_SCHEMA", "LABEL_REASONS", "Dropped", "ImagenetIndexError", "IndexSummary", "build_index",
-           "merge_index", "read_parts", "unreadable", "dropped_table"]
+           "merge_index", "read_parts", "unreadable"]
 
 
 class ImagenetIndexError(Exception):
@@ -118,14 +117,3 @@ def build_index(shards: ShardList, paths: ImagenetPaths, *, workers: int,
 def unreadable(summary: IndexSummary) -> list[Dropped]:
     """The images left out because they are not whole, sane images (not for a label reason)."""
     return [d for d in summary.dropped if d.reason not in LABEL_REASONS]
-
-
-def dropped_table(items: list[Dropped], limit: int = 50) -> str:
-    if not items:
-        return "none"
-    rows = ["| shard | row | hub name | reason | detail |", "| --- | --- | --- | --- | --- |"]
-    for item in itertools.islice(items, limit):
-        rows.append(f"| {item.shard} | {item.row} | `{item.hub_name}` | {item.reason} | {item.detail[:120]} |")
-    if len(items) > limit:
-        rows.append(f"| ... | | {len(items) - limit} more in dropped.tsv | | |")
-    return "\n".join(rows)

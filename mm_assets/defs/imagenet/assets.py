@@ -18,8 +18,8 @@ from mm_assets.datasets.imagenet.extract import (
 from mm_assets.datasets.imagenet.index import (
     INDEX_SCHEMA,
     LABEL_REASONS,
+    Dropped,
     ImagenetIndexError,
-    dropped_table,
     merge_index,
     unreadable,
 )
@@ -27,7 +27,7 @@ from mm_assets.datasets.imagenet.paths import SPLITS, ImagenetPaths
 from mm_assets.datasets.imagenet.shards import Shard, ShardList, ShardListError, listed_files, shard_list, verify_shard
 from mm_assets.datasets.imagenet.synsets import CLASS_COUNT, pinned_synsets
 from mm_assets.defs.shared.inputs import missing_input
-from mm_assets.defs.shared.metadata import table_metadata
+from mm_assets.defs.shared.metadata import records_table, table_metadata
 from mm_assets.defs.shared.raw_files import fetch_or_reuse, verified_markdown
 from mm_assets.defs.shared.resources import ComputeResource, HttpResource, StorageResource
 from mm_assets.defs.shared.retry import retry_only_what_can_heal
@@ -221,7 +221,7 @@ def imagenet_images(
         "left_out": len(part.dropped),
         "unreadable_images": len(bad_images),
         "label_disagreements": len(label_problems),
-        "left_out_list": dg.MetadataValue.md(dropped_table(part.dropped)),
+        "left_out_list": _dropped_table(part.dropped),
         "extracted": extracted is not None,
         "images_written": extracted.written if extracted else 0,
         "images_already_in_place": extracted.present if extracted else part.table.num_rows,
@@ -238,20 +238,28 @@ def imagenet_images(
     return dg.MaterializeResult(metadata=metadata)
 
 
-def _per_class_table(summary) -> str:
+DROPPED_LISTED = 50  # images left out listed in the metadata (all are in the part and in dropped.tsv)
+
+
+def _dropped_table(items: list[Dropped]) -> dg.TableMetadataValue:
+    return records_table({"shard": str, "row": int, "hub_name": str, "reason": str, "detail": str},
+                         [(d.shard, d.row, d.hub_name, d.reason, d.detail[:120]) for d in items[:DROPPED_LISTED]])
+
+
+def _per_class_table(summary) -> dg.TableMetadataValue:
     synsets = pinned_synsets()
-    rows = ["| split | classes | fewest (class) | most (class) |", "| --- | --- | --- | --- |"]
+    rows = []
     for split in SPLITS:
         counts = summary.per_class[split]
         present, low, high = summary.class_range(split)
         if not present:
-            rows.append(f"| {split} | 0 | - | - |")
+            rows.append((split, 0, None, None, None, None))
             continue
         masked = counts.astype(float)
         masked[counts == 0] = float("inf")
-        rows.append(f"| {split} | {present} | {low:,} ({synsets[int(masked.argmin())]}) | "
-                    f"{high:,} ({synsets[int(counts.argmax())]}) |")
-    return "\n".join(rows)
+        rows.append((split, present, low, synsets[int(masked.argmin())], high, synsets[int(counts.argmax())]))
+    return records_table({"split": str, "classes": int, "fewest": int, "fewest_class": str, "most": int,
+                          "most_class": str}, rows)
 
 
 @dg.asset(
@@ -287,12 +295,12 @@ def imagenet_index(context: dg.AssetExecutionContext, storage: StorageResource) 
         "dropped_list": dg.MetadataValue.path(str(paths.dropped)),
         "classes_found": len(found),
         "synsets_vs_pinned_list": derived,
-        "images_per_class": dg.MetadataValue.md(_per_class_table(summary)),
+        "images_per_class": _per_class_table(summary),
         "images_per_class_chart": dg.MetadataValue.md(images_per_class_markdown(paths.index)),
         "unreadable_images": len(bad_images),
-        "unreadable": dg.MetadataValue.md(dropped_table(bad_images)),
+        "unreadable": _dropped_table(bad_images),
         "label_disagreements": len(label_problems),
-        "label_problems": dg.MetadataValue.md(dropped_table(label_problems)),
+        "label_problems": _dropped_table(label_problems),
         "shards_merged": summary.shards,
     }
     for split in SPLITS:

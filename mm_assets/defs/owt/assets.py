@@ -12,6 +12,7 @@ from mm_assets.datasets.owt.data_dir import DamagedSliceError, check_slice, miss
 from mm_assets.datasets.owt.proof import prove_slice_against_text
 from mm_assets.datasets.owt.slices import slice_hub_path
 from mm_assets.defs.shared.inputs import gpt2_bpe_files, missing_input
+from mm_assets.defs.shared.metadata import tally_table
 from mm_assets.defs.shared.raw_files import (
     DownloadConfig,
     fetch_or_reuse,
@@ -126,7 +127,7 @@ def owt_clean_slice(
         "path": dg.MetadataValue.path(str(output)),
         "dagster/row_count": counts["lines_kept"],
         **counts,
-        "skipped_members": dg.MetadataValue.md(skipped.as_markdown()),
+        "skipped_members": tally_table(skipped),
         **released,
     })
 

@@ -24,6 +24,7 @@ from mm_assets.layout import DataLayout
 
 from .inputs import missing_input_check
 from .judge_pipes import run_judge
+from .metadata import tally_table
 from .resources import ComputeResource, FairseqJudgeResource, StorageResource
 
 JUDGE_SCRIPT = JUDGE_DIR / "check_pairs.py"
@@ -54,7 +55,7 @@ def pairs_table_checks(asset_key: str, table_of: Callable[[DataLayout], Path]) -
             return _failed(f"{path} cannot be read: {type(exc).__name__}: {exc}; materialize {asset_key} again")
         return dg.AssetCheckResult(passed=not report.problems.total(), metadata={
             "rows": report.rows, "bad_rows": report.problems.total(),
-            "problems": dg.MetadataValue.md(report.problems.as_markdown())})
+            "problems": tally_table(report.problems)})
 
     @dg.asset_check(asset=asset_key, name="pair_counts_match_metadata",
                     description="The table's rows per source equal the counts its materialization reported.")
@@ -95,7 +96,7 @@ def pairs_table_checks(asset_key: str, table_of: Callable[[DataLayout], Path]) -
         return dg.AssetCheckResult(passed=bad == 0 and result["checked"] > 0, metadata={
             "images_checked": result["checked"], "missing": result["missing"],
             "undecodable": result["undecodable"],
-            "problems": dg.MetadataValue.md(result.as_markdown() if bad else "none")})
+            "problems": tally_table(result) if bad else "none"})
 
     @dg.asset_check(asset=asset_key, name="fairseq_encodes_pairs",
                     description="A sample of pairs (and every one at the 64-token limit, up to 64) is "

@@ -35,6 +35,7 @@ from mm_assets.formats.zip import (
 from mm_assets.layout import DataLayout
 
 from .inputs import missing_input
+from .metadata import tally_table
 from .raw_files import DownloadConfig, fetch_or_reuse, release_raw_file, verified_markdown
 from .resources import StorageResource
 from .retry import retry_only_what_can_heal
@@ -167,7 +168,7 @@ def extract_image_folders(
         metadata[f"{folder}_state"] = ("already extracted from this zip" if done.up_to_date else
                                        f"extracted ({done.kept_from_earlier_run:,} files kept from a killed run)")
         if done.skipped.total():
-            metadata[f"{folder}_skipped_members"] = dg.MetadataValue.md(done.skipped.as_markdown())
+            metadata[f"{folder}_skipped_members"] = tally_table(done.skipped)
             context.log.warning(f"{zip_path.name}: {done.skipped.total():,} member(s) not extracted: "
                                 + ", ".join(f"{key} {n:,}" for key, n in sorted(done.skipped.counts.items())))
         for key, count in done.skipped.counts.items():
