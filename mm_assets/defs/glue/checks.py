@@ -30,7 +30,7 @@ def _sample_rows(count: int) -> list[int]:
 def fairseq_loads_glue_task(
     context: dg.AssetCheckExecutionContext,
     storage: StorageResource,
-    fairseq_judge: FairseqJudgeResource,
+    judge: FairseqJudgeResource,
     pipes_subprocess_client: dg.PipesSubprocessClient,
 ) -> dg.AssetCheckResult:
     if not context.has_partition_key:
@@ -61,4 +61,4 @@ def fairseq_loads_glue_task(
         "num_classes": 1 if task.is_regression else len(task.label_names),
         "regression": task.is_regression, "inputs": len(task.inputs), "splits": splits,
     }
-    return run_judge(context, JUDGE_SCRIPT, extras, judge=fairseq_judge, pipes=pipes_subprocess_client)
+    return run_judge(context, JUDGE_SCRIPT, extras, judge=judge, pipes=pipes_subprocess_client)

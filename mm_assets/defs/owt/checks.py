@@ -26,7 +26,7 @@ SAMPLED_SEQUENCES = 64
 def fairseq_reads_owt_data_dir(
     context: dg.AssetCheckExecutionContext,
     storage: StorageResource,
-    fairseq_judge: FairseqJudgeResource,
+    judge: FairseqJudgeResource,
     pipes_subprocess_client: dg.PipesSubprocessClient,
 ) -> dg.AssetCheckResult:
     event = context.instance.get_latest_materialization_event(dg.AssetKey("owt_fairseq_data"))
@@ -57,7 +57,7 @@ def fairseq_reads_owt_data_dir(
         "samples": SAMPLED_SEQUENCES,
         "splits": splits,
     }
-    return run_judge(context, JUDGE_SCRIPT, extras, judge=fairseq_judge, pipes=pipes_subprocess_client)
+    return run_judge(context, JUDGE_SCRIPT, extras, judge=judge, pipes=pipes_subprocess_client)
 
 
 def _judge_text(text) -> str | dict:

@@ -103,12 +103,12 @@ def pairs_table_checks(asset_key: str, table_of: Callable[[DataLayout], Path]) -
                     "encoded again by fairseq's own GPT2BPE and Dictionary in .venv-fairseq, through "
                     "Dagster Pipes: the ids must be the same.")
     def fairseq_encodes(context: dg.AssetCheckExecutionContext, storage: StorageResource,
-                        fairseq_judge: FairseqJudgeResource,
+                        judge: FairseqJudgeResource,
                         pipes_subprocess_client: dg.PipesSubprocessClient) -> dg.AssetCheckResult:
         path = table_of(storage.layout)
         if (missing := _missing(path, asset_key)) is not None:
             return missing
         extras = {"bpe_dir": str(storage.layout.gpt2_bpe_dir), "rows": sample_rows(path)}
-        return run_judge(context, JUDGE_SCRIPT, extras, judge=fairseq_judge, pipes=pipes_subprocess_client)
+        return run_judge(context, JUDGE_SCRIPT, extras, judge=judge, pipes=pipes_subprocess_client)
 
     return [well_formed, counts_match, images_decode, fairseq_encodes]

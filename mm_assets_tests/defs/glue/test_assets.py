@@ -68,7 +68,7 @@ def test_fairseq_loads_the_task_through_pipes(mnli, fairseq_python):
     root, instance, _ = mnli
     checks = check_results(run_checks("glue_fairseq_data", partition_key="mnli", instance=instance,
                                       storage=StorageResource(data_root=str(root)),
-                                      fairseq_judge=FairseqJudgeResource(python=fairseq_python)))
+                                      judge=FairseqJudgeResource(python=fairseq_python)))
     assert checks["fairseq_loads_glue_task"].passed, checks["fairseq_loads_glue_task"].metadata
 
 
