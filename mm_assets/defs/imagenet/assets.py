@@ -5,6 +5,7 @@ import dagster as dg
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from mm_assets.common.released import ReleasedFile
 from mm_assets.datasets.imagenet.extract import (
     PART_SCHEMA,
     Part,
@@ -13,7 +14,6 @@ from mm_assets.datasets.imagenet.extract import (
     extract_shard,
     image_problems,
     read_part,
-    release_raw,
 )
 from mm_assets.datasets.imagenet.index import (
     INDEX_SCHEMA,
@@ -28,7 +28,7 @@ from mm_assets.datasets.imagenet.shards import Shard, ShardList, ShardListError,
 from mm_assets.datasets.imagenet.synsets import CLASS_COUNT, pinned_synsets
 from mm_assets.defs.shared.inputs import missing_input
 from mm_assets.defs.shared.metadata import records_table, table_metadata
-from mm_assets.defs.shared.raw_files import fetch_or_reuse, verified_markdown
+from mm_assets.defs.shared.raw_files import fetch_or_reuse, release_raw_file, verified_markdown
 from mm_assets.defs.shared.resources import ComputeResource, HttpResource, StorageResource
 from mm_assets.defs.shared.retry import retry_only_what_can_heal
 from mm_assets.defs.shared.writing import sole_writer
@@ -145,18 +145,16 @@ def imagenet_raw(
     paths = storage.layout.imagenet
     dest = paths.raw_shard(shard.name)
 
-    def released() -> tuple[int, str] | None:
+    def images_stand(record: ReleasedFile) -> list[str]:
+        if shard.sha256 and record.sha256 != shard.sha256:
+            return [f"the hub now lists sha256 {shard.sha256} for {shard.hub_path}"]
         part, problems = _intact_part(paths, shards, shard.name, compute.worker_count)
-        if part is None or problems or (shard.sha256 and part.raw.sha256 != shard.sha256):
-            if part is not None and problems:
-                context.log.warning(f"{shard.name} was released, but its images no longer match its part "
-                                    f"({problems[0]}): fetched again")
-            return None
-        return part.raw.size, part.raw.sha256
+        if part is not None and part.raw.sha256 != record.sha256:
+            return [f"{paths.part(shard.name)} was made from another file"]
+        return problems
 
     raw = fetch_or_reuse(context, http, imagenet_source.url, shard.hub_path, dest, verify=verify_shard,
-                         expected_sha256=shard.sha256, force=config.force_download,
-                         released=released if storage.release_raw else None)
+                         expected_sha256=shard.sha256, force=config.force_download, outputs_stand=images_stand)
     rows = read_part(paths.part(shard.name)).raw.rows if raw.released else pq.ParquetFile(dest).metadata.num_rows
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(dest)),
@@ -208,9 +206,8 @@ def imagenet_images(
             except ShardExtractionError as exc:
                 raise dg.Failure(str(exc), allow_retries=False) from exc
             part = extracted.part
-        released = storage.release_raw and release_raw(raw)
-    if released:
-        context.log.info(f"{raw} released (MM_RAW_FILES=release); its size, sha256 and rows stay in the part")
+        released = release_raw_file(context, storage, raw, "imagenet_raw", [paths.part(shard.name)]).get(
+            "raw_file_released", False)
     label_problems = [d for d in part.dropped if d.reason in LABEL_REASONS]
     bad_images = [d for d in part.dropped if d.reason not in LABEL_REASONS]
     metadata: dict = {
