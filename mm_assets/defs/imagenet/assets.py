@@ -28,7 +28,7 @@ from mm_assets.datasets.imagenet.shards import Shard, ShardList, ShardListError,
 from mm_assets.datasets.imagenet.synsets import CLASS_COUNT, pinned_synsets
 from mm_assets.defs.shared.inputs import missing_input
 from mm_assets.defs.shared.metadata import records_table, table_metadata
-from mm_assets.defs.shared.raw_files import fetch_or_reuse, release_raw_file, verified_markdown
+from mm_assets.defs.shared.raw_files import fetch_or_reuse, release_raw_file
 from mm_assets.defs.shared.resources import ComputeResource, HttpResource, StorageResource
 from mm_assets.defs.shared.retry import retry_only_what_can_heal
 from mm_assets.defs.shared.writing import sole_writer
@@ -156,14 +156,8 @@ def imagenet_raw(
     raw = fetch_or_reuse(context, http, imagenet_source.url, shard.hub_path, dest, verify=verify_shard,
                          expected_sha256=shard.sha256, force=config.force_download, outputs_stand=images_stand)
     rows = read_part(paths.part(shard.name)).raw.rows if raw.released else pq.ParquetFile(dest).metadata.num_rows
-    return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(dest)),
-        "source": imagenet_source.url,
-        "split": shard.split,
-        "dagster/row_count": rows,
-        **raw.metadata(),
-        "verified": verified_markdown(raw.verified),
-    })
+    return dg.MaterializeResult(metadata={**raw.asset_metadata(imagenet_source.url), "split": shard.split,
+                                          "dagster/row_count": rows})
 
 
 @dg.asset(

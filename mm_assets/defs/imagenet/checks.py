@@ -14,6 +14,7 @@ from mm_assets.datasets.imagenet.paths import SPLITS, ImagenetPaths
 from mm_assets.datasets.imagenet.shards import ShardList
 from mm_assets.datasets.imagenet.synsets import CLASS_COUNT, label_of_synset
 from mm_assets.defs.shared.inputs import missing_input_check
+from mm_assets.defs.shared.metadata import check_result
 from mm_assets.defs.shared.resources import ComputeResource, StorageResource
 
 # What the real ILSVRC 2012 data holds (the hub's train and validation splits).
@@ -31,7 +32,7 @@ REDO_RAW = "with a released raw file, imagenet_raw for it first: it fetches the 
 def images_match_recorded_hashes(context: dg.AssetCheckExecutionContext, storage: StorageResource,
                                  compute: ComputeResource) -> dg.AssetCheckResult:
     if not context.has_partition_key:
-        return dg.AssetCheckResult(passed=False, metadata={"problems": "run per partition (shard)"})
+        return check_result(["run per partition (shard)"])
     paths = storage.layout.imagenet
     name = context.partition_key
     redo = f"materialize imagenet_images for {name} again ({REDO_RAW})"
@@ -45,9 +46,7 @@ def images_match_recorded_hashes(context: dg.AssetCheckExecutionContext, storage
                         "left out")
     if problems:
         problems.append(redo)
-    return dg.AssetCheckResult(passed=not problems, metadata={
-        "images_checked": part.table.num_rows, "raw_file_present": paths.raw_shard(name).is_file(),
-        "problems": "\n".join(problems) or "none"})
+    return check_result(problems, images_checked=part.table.num_rows, raw_file_present=paths.raw_shard(name).is_file())
 
 
 def _index(paths: ImagenetPaths) -> pa.Table | None:
@@ -91,8 +90,7 @@ def labels_agree_with_synsets(storage: StorageResource) -> dg.AssetCheckResult:
     if disagreements:
         problems.append(f"{len(disagreements)} image(s) left out for a label disagreement "
                         f"({', '.join(sorted(set(disagreements)))}); see {paths.dropped}")
-    return dg.AssetCheckResult(passed=not problems, metadata={
-        "rows_checked": table.num_rows, "problems": "\n".join(problems) or "none"})
+    return check_result(problems, rows_checked=table.num_rows)
 
 
 @dg.asset_check(
@@ -122,7 +120,7 @@ def every_row_accounted_for(storage: StorageResource) -> dg.AssetCheckResult:
                 f"left out; {REDO}" for split in SPLITS if raw[split] != indexed[split] + dropped[split]]
     metadata = {f"{split}_{what}": value for split in SPLITS
                 for what, value in (("raw_rows", raw[split]), ("indexed", indexed[split]), ("left_out", dropped[split]))}
-    return dg.AssetCheckResult(passed=not problems, metadata={**metadata, "problems": "\n".join(problems) or "none"})
+    return check_result(problems, **metadata)
 
 
 @dg.asset_check(
@@ -161,10 +159,8 @@ def folders_match_index(storage: StorageResource) -> dg.AssetCheckResult:
     if extra:
         problems.append(f"{extra} file(s) in the folders that the index does not hold (ImageFolder would "
                         "load them); remove them or materialize imagenet_index again")
-    return dg.AssetCheckResult(passed=not problems, metadata={
-        "files_indexed": table.num_rows, "missing": missing, "extra": extra,
-        "examples": dg.MetadataValue.md("\n".join(f"- `{e}`" for e in examples[:10]) or "none"),
-        "problems": "\n".join(problems) or "none"})
+    return check_result(problems, files_indexed=table.num_rows, missing=missing, extra=extra,
+                        examples=dg.MetadataValue.md("\n".join(f"- `{e}`" for e in examples[:10]) or "none"))
 
 
 @dg.asset_check(
@@ -187,5 +183,4 @@ def official_split_sizes(storage: StorageResource) -> dg.AssetCheckResult:
             problems.append(f"{split}: {rows.num_rows:,} images, the full data has {expected:,}")
         if classes != CLASS_COUNT:
             problems.append(f"{split}: {classes} classes, the full data has {CLASS_COUNT}")
-    return dg.AssetCheckResult(passed=not problems, severity=dg.AssetCheckSeverity.WARN,
-                               metadata={**metadata, "problems": "\n".join(problems) or "none"})
+    return check_result(problems, severity=dg.AssetCheckSeverity.WARN, **metadata)

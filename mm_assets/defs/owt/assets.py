@@ -18,7 +18,6 @@ from mm_assets.defs.shared.raw_files import (
     fetch_or_reuse,
     recorded_metadata,
     release_raw_file,
-    verified_markdown,
 )
 from mm_assets.defs.shared.resources import ArchiveLimitsResource, ComputeResource, HttpResource, StorageResource
 from mm_assets.defs.shared.retry import retry_only_what_can_heal
@@ -75,12 +74,7 @@ def owt_raw_slice(
     number = int(context.partition_key)
     raw = fetch_or_reuse(context, http, owt_source.url, slice_hub_path(number), storage.layout.owt.raw_slice(number),
                          verify=verify_raw_slice, force=config.force_download)
-    return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(raw.path)),
-        "source": owt_source.url,
-        **raw.metadata(),
-        "verified": verified_markdown(raw.verified),
-    })
+    return dg.MaterializeResult(metadata=raw.asset_metadata(owt_source.url))
 
 
 @dg.asset(

@@ -14,6 +14,8 @@ from mm_assets.fetch.verify import DownloadError
 from mm_assets.layout import DataLayout
 from mm_assets.text.gpt2_bpe import Gpt2BpeFiles, verify_gpt2_bpe
 
+from .metadata import check_result
+
 
 def missing_input(paths: Paths, asset: str, *, partition: Partition = None, detail: str | None = None) -> dg.Failure:
     """The failure to raise when `paths` are not there: materialize `asset` (`partition`) first."""
@@ -36,8 +38,7 @@ def inputs_required() -> Iterator[None]:
 def missing_input_check(paths: Paths, asset: str, *, partition: Partition = None,
                         detail: str | None = None) -> dg.AssetCheckResult:
     """A check that cannot run because what it checks is not there."""
-    return dg.AssetCheckResult(passed=False, metadata={
-        "problems": str(MissingInputError(paths, asset, partition, detail))})
+    return check_result([str(MissingInputError(paths, asset, partition, detail))])
 
 
 def gpt2_bpe_files(layout: DataLayout) -> Gpt2BpeFiles:

@@ -1,5 +1,6 @@
-"""Metadata shared by every asset: a table written to disk (where, rows, columns), and records
-(rows of the same columns: counts per reason, figures per split) as tables the UI sorts and filters."""
+"""Metadata shared by every asset and check: a table written to disk (where, rows, columns), records
+(rows of the same columns: counts per reason, figures per split) as tables the UI sorts and filters,
+and a check's result with its problems."""
 
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -33,3 +34,10 @@ def records_table(columns: dict[str, type], rows: Iterable[Sequence]) -> dg.Tabl
 def tally_table(tally: Tally) -> dg.TableMetadataValue:
     """Every key of a tally, its count and a few examples."""
     return records_table({"what": str, "count": int, "examples": str}, tally.rows())
+
+
+def check_result(problems: list[str], *, severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+                 **metadata) -> dg.AssetCheckResult:
+    """Passed when nothing is wrong; `problems` one a line ("none") after the other `metadata`."""
+    return dg.AssetCheckResult(passed=not problems, severity=severity,
+                               metadata={**metadata, "problems": "\n".join(problems) or "none"})

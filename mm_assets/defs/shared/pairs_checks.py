@@ -24,15 +24,11 @@ from mm_assets.layout import DataLayout
 
 from .inputs import missing_input_check
 from .judge_pipes import run_judge
-from .metadata import tally_table
+from .metadata import check_result, tally_table
 from .resources import ComputeResource, FairseqJudgeResource, StorageResource
 
 JUDGE_SCRIPT = JUDGE_DIR / "check_pairs.py"
 PAIRS_PER_SOURCE = "pairs_{source}"  # the metadata key of each source's row count
-
-
-def _failed(problem: str) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(passed=False, metadata={"problems": problem})
 
 
 def _missing(path: Path, asset_key: str) -> dg.AssetCheckResult | None:
@@ -52,7 +48,7 @@ def pairs_table_checks(asset_key: str, table_of: Callable[[DataLayout], Path]) -
         try:
             report = check_pairs_table(path)
         except Exception as exc:  # an unreadable table is a failed check, not a crash
-            return _failed(f"{path} cannot be read: {type(exc).__name__}: {exc}; materialize {asset_key} again")
+            return check_result([f"{path} cannot be read: {type(exc).__name__}: {exc}; materialize {asset_key} again"])
         return dg.AssetCheckResult(passed=not report.problems.total(), metadata={
             "rows": report.rows, "bad_rows": report.problems.total(),
             "problems": tally_table(report.problems)})
@@ -65,7 +61,7 @@ def pairs_table_checks(asset_key: str, table_of: Callable[[DataLayout], Path]) -
             return missing
         event = context.instance.get_latest_materialization_event(dg.AssetKey(asset_key))
         if event is None or event.asset_materialization is None:
-            return _failed(f"{asset_key} was never materialized")
+            return check_result([f"{asset_key} was never materialized"])
         reported = {key: entry.value for key, entry in event.asset_materialization.metadata.items()}
         found: dict[str, int] = {}
         for batch in iter_table_batches(path, columns=["source"]):
@@ -79,8 +75,7 @@ def pairs_table_checks(asset_key: str, table_of: Callable[[DataLayout], Path]) -
             said = reported.get(PAIRS_PER_SOURCE.format(source=source))
             if found.get(source, 0) != said:
                 problems.append(f"{source}: {found.get(source, 0):,} rows, metadata says {said}")
-        return dg.AssetCheckResult(passed=not problems, metadata={
-            "rows": sum(found.values()), "problems": "\n".join(problems) or "none"})
+        return check_result(problems, rows=sum(found.values()))
 
     @dg.asset_check(asset=asset_key, name="pair_images_decode",
                     description="A sample of 1,000 distinct images of the table (all of a smaller one) "

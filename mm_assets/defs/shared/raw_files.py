@@ -44,6 +44,11 @@ class RawFile:
     verified: tuple[str, ...]
     released: bool = False  # gone from disk; its outputs stand for it
 
+    def asset_metadata(self, source: str) -> dict:
+        """What a download asset reports of its one file: where it is and came from, what was verified."""
+        return {"path": dg.MetadataValue.path(str(self.path)), "source": source, **self.metadata(),
+                "verified": verified_markdown(self.verified)}
+
     def metadata(self, prefix: str = "") -> dict:
         return {
             f"{prefix}bytes": self.size,
