@@ -35,12 +35,6 @@ class Tally:
     def total(self) -> int:
         return sum(self.counts.values())
 
-    def as_markdown(self) -> str:
-        """A table of every key, its count and its examples, for a metadata value."""
-        if not self.counts:
-            return "none"
-        rows = ["| what | count | e.g. |", "| --- | --- | --- |"]
-        for key in sorted(self.counts):
-            examples = ", ".join(f"`{name}`" for name in self.examples.get(key, []))
-            rows.append(f"| {key} | {self.counts[key]:,} | {examples} |")
-        return "\n".join(rows)
+    def rows(self) -> list[tuple[str, int, str]]:
+        """(key, count, its examples joined), by key: the records of a metadata table."""
+        return [(key, int(self.counts[key]), ", ".join(self.examples.get(key, []))) for key in sorted(self.counts)]

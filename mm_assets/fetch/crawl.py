@@ -31,7 +31,7 @@ import yarl
 from aiohttp.resolver import DefaultResolver
 
 from mm_assets.fetch.content import describe_content, sniff
-from mm_assets.fetch.http import REDIRECT_STATUSES, FetchPolicy, PolicyResolver
+from mm_assets.fetch.http import REDIRECT_STATUSES, USER_AGENT, USER_AGENT_TOKEN, FetchPolicy, PolicyResolver
 from mm_assets.fetch.outcomes import (
     BAD_URL,
     BLOCKED_ADDRESS,
@@ -49,9 +49,6 @@ from mm_assets.fetch.robots import refusing_directive
 T = TypeVar("T")
 R = TypeVar("R")
 
-USER_AGENT_TOKEN = "mm_assets"
-USER_AGENT = (f"{USER_AGENT_TOKEN}/0.1 (dataset preparation for research; "
-              "honours X-Robots-Tag noai/noimageai)")
 SNIFF_BYTES = 4096  # what a ranged check reads: enough to recognise every image format
 DEFAULT_MAX_BYTES = 20_000_000
 

@@ -47,6 +47,10 @@ from mm_assets.fetch.verify import (  # noqa: F401  (the errors are exported fro
 )
 
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+# Every request names the project (downloads, the hub's API, the image crawl); the token is what an
+# X-Robots-Tag directive for this agent names.
+USER_AGENT_TOKEN = "mm_assets"
+USER_AGENT = f"{USER_AGENT_TOKEN}/0.1 (dataset preparation for research; honours X-Robots-Tag noai/noimageai)"
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _QUOTED_SHA256 = re.compile(r'"([0-9a-fA-F]{64})"')  # a weak W/"..." etag is no hash
 # Headers in which a source publishes a file's sha256, in order of precedence: the hub's
@@ -106,7 +110,6 @@ class FetchPolicy:
     # Extra headers (for example a hub token) sent only to these origins (`credential_origin`:
     # scheme, host and port), never to a redirect target elsewhere nor after a change of scheme.
     origin_headers: dict[str, dict[str, str]] = field(default_factory=dict)
-    user_agent: str = "mm_assets (+https://github.com/)"
     # Which addresses count as public when private ones are not allowed; None: `is_global`.
     # Tests replace it to play a public host on loopback.
     address_allowed: Callable[[IPAddress], bool] | None = None
@@ -359,7 +362,7 @@ async def _download_locked(url, dest, policy, expected_sha256, log, chunk_size, 
     part = partial_path(dest)
     label = f"{dest.name} from {url}"
     have = part.stat().st_size if part.exists() else 0
-    headers = {"User-Agent": policy.user_agent, "Accept-Encoding": "identity"}
+    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
     if have:
         headers["Range"] = f"bytes={have}-"
     async with policy_session(policy) as session:

@@ -21,7 +21,14 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from mm_assets.fetch.http import DownloadError, FetchPolicy, credential_origin, open_following_redirects, policy_session
+from mm_assets.fetch.http import (
+    USER_AGENT,
+    DownloadError,
+    FetchPolicy,
+    credential_origin,
+    open_following_redirects,
+    policy_session,
+)
 
 _RESOLVE = re.compile(r"^(?P<endpoint>https?://[^/]+(?:/.*?)??)/(?:(?P<kind>datasets|spaces)/)?"
                       r"(?P<repo>[^/]+/[^/]+)/resolve/(?P<revision>[^/]+)/?$")
@@ -108,7 +115,7 @@ def token_sent_to(url: str, policy: FetchPolicy) -> bool:
 async def _list_tree(repo: HubRepo, folder: str, policy: FetchPolicy, token_set: bool) -> list[HubFile]:
     files: list[HubFile] = []
     url: str | None = repo.tree_url(folder)
-    headers = {"User-Agent": policy.user_agent, "Accept": "application/json"}
+    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     pages = 0
     async with policy_session(policy) as session:
         while url is not None:

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from mm_assets.common.missing import MissingInputError
 from mm_assets.datasets.glue.tasks import TASKS, labelled
 from mm_assets.formats.fairseq_dict import EOS, PAD, SPECIALS
 from mm_assets.text.gpt2_bpe import BOS
@@ -32,7 +33,7 @@ class GlueDataset(Dataset):
         self.task = TASKS[task]
         folder = Path(data_root) / GLUE_DIR / self.task.bin_dir_name
         if not folder.is_dir():
-            raise FileNotFoundError(f"{folder}: missing; materialize glue_fairseq_data for partition {task}")
+            raise MissingInputError(folder, "glue_fairseq_data", task)
         self.inputs = [MMapTokens(folder / name / split) for name in self.task.inputs]
         if len({len(part) for part in self.inputs}) != 1:
             raise ValueError(f"{folder}: the inputs of {split} hold different numbers of examples")

@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 from datasets.table import InMemoryTable
 
+from mm_assets.common.missing import MissingInputError
 from mm_assets.datasets.cc3m.paths import shard_image_ref
 from mm_assets.images.transforms import SeedTransform, seed_transform
 
@@ -60,7 +61,7 @@ def open_dataset(data_root: str | Path, name: str, split: str | None = None, *,
     relative, asset, splits = TABLES[name]
     path = root / relative
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: missing; materialize {asset}")
+        raise MissingInputError(path, asset)
     filters = None
     if splits:
         split = split or splits[0]

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import torch
 from torch.utils.data import Dataset
 
+from mm_assets.common.missing import MissingInputError
 from mm_assets.images.transforms import SeedTransform, seed_transform
 
 from .common import PackedStrings, SeededItems
@@ -33,7 +34,7 @@ class ImageNetDataset(SeededItems, Dataset):
             raise ValueError(f"split {split!r}: expected 'train' or 'val'")
         index = self.root / INDEX
         if not index.is_file():
-            raise FileNotFoundError(f"{index}: no ImageNet index; materialize imagenet_index")
+            raise MissingInputError(index, "imagenet_index")
         table = pq.read_table(index, columns=["split", "path", "label"], filters=[("split", "=", split)])
         self.paths = PackedStrings(table.column("path"))
         self.labels = table.column("label").to_numpy().astype(np.int64)

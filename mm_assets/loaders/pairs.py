@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 import torch
 from torch.utils.data import Dataset
 
+from mm_assets.common.missing import MissingInputError
 from mm_assets.datasets.pairs.table import SOURCES
 from mm_assets.formats.webdataset import member_offsets, split_image_ref
 from mm_assets.images.transforms import SeedTransform, seed_transform
@@ -50,7 +51,7 @@ class ImageTextPairs(SeededItems, Dataset):
         self.root = Path(data_root)
         path = self.root / manifest
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: no pair manifest; materialize pair_manifest")
+            raise MissingInputError(path, "pair_manifest")
         table = pq.read_table(path, columns=["source", "image_id", "image", "tokens", "n_tokens"])
         self.images = PackedStrings(table.column("image"))
         self.image_ids = table.column("image_id").to_numpy().astype(np.int64)

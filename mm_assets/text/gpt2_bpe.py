@@ -16,6 +16,7 @@ import numpy as np
 
 from mm_assets.common.atomic import atomic_write
 from mm_assets.common.hashing import sha256_of
+from mm_assets.common.missing import MissingInputError
 from mm_assets.fetch.http import DownloadError, FetchPolicy
 from mm_assets.fetch.sources import fetch_file
 
@@ -96,7 +97,7 @@ def verify_gpt2_bpe(directory: str | Path) -> Gpt2BpeFiles:
     for name, expected in GPT2_BPE_SHA256.items():
         path = files.directory / name
         if not path.is_file():
-            raise DownloadError(f"{path}: missing; materialize gpt2_bpe first")
+            raise MissingInputError(path, "gpt2_bpe")
         actual = sha256_of(path)
         if actual != expected:
             raise DownloadError(f"{path}: sha256 mismatch: expected {expected}, got {actual}; "

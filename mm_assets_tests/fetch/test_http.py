@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestServer
 
 from mm_assets.defs.shared.resources import HttpResource
 from mm_assets.fetch.http import (
+    USER_AGENT,
     DownloadError,
     FetchPolicy,
     credential_origin,
@@ -91,6 +92,7 @@ async def test_plain_download_is_verified_and_atomic(server, tmp_path):
     result = await download_to_file(url(server, "/file"), dest, policy=ALLOW, expected_sha256=SHA)
     assert dest.read_bytes() == PAYLOAD and result.sha256 == SHA and result.resumed_from == 0
     assert not partial_path(dest).exists()
+    assert server[1]["requests"][-1]["User-Agent"] == USER_AGENT  # the crawler's too: one for every fetch
 
 
 async def test_broken_transfer_keeps_partial_and_next_attempt_resumes_with_range(server, tmp_path):

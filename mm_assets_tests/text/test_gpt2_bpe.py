@@ -7,6 +7,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from mm_assets.common.missing import MissingInputError
 from mm_assets.fetch.http import DownloadError, FetchPolicy
 from mm_assets.text.gpt2_bpe import (
     GPT2_BPE_SHA256,
@@ -37,7 +38,7 @@ def test_tampered_file_fails_naming_file_and_both_hashes(bpe_dir, tmp_path):
     message = str(err.value)
     assert "vocab.bpe" in message and GPT2_BPE_SHA256["vocab.bpe"] in message
     assert not (tmp_path / "out" / "vocab.bpe").exists()
-    with pytest.raises(DownloadError, match="missing"):
+    with pytest.raises(MissingInputError, match="is missing: materialize gpt2_bpe first"):
         verify_gpt2_bpe(tmp_path / "out")
 
 

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from mm_assets.common.missing import missing_input_message
 from mm_assets.datasets.cc3m.index import BATCH_ROWS, read_index_info, read_shard
 from mm_assets.datasets.cc3m.paths import Cc3mPaths
 from mm_assets.datasets.cc3m.rules import ImageRules
@@ -25,7 +26,7 @@ def index_problems(paths: Cc3mPaths) -> list[str]:
     """Row ids strictly increasing and below the line count; no empty caption or URL. Streamed
     by batches: memory does not grow with the index (3.3 M rows)."""
     if not paths.index.is_file():
-        return [f"{paths.index} is missing; materialize cc3m_index"]
+        return [missing_input_message(paths.index, "cc3m_index")]
     info = read_index_info(paths.index)
     lowest = highest = previous = None
     out_of_order = False
@@ -79,8 +80,8 @@ def shard_problems(paths: Cc3mPaths, shard: str) -> tuple[list[str], int]:
     recorded size and sha256, its caption and its JSON; returns (problems, samples read)."""
     tar, index = paths.shard_tar(shard), paths.shard_index(shard)
     redo = f"materialize cc3m_image_cache for partition {shard} with force_download"
-    if not (tar.is_file() and index.is_file()):
-        return [f"{tar.name} or {index.name} is missing; materialize cc3m_image_cache for partition {shard}"], 0
+    if missing := [path for path in (tar, index) if not path.is_file()]:
+        return [missing_input_message(missing, "cc3m_image_cache", partition=shard)], 0
     table = pq.read_table(index)
     ok = table.filter(pc.equal(table["status"], OK))
     expected = {sample_key(row["row_id"]): row for row in ok.to_pylist()}
@@ -117,8 +118,8 @@ def shard_problems(paths: Cc3mPaths, shard: str) -> tuple[list[str], int]:
 def subset_problems(paths: Cc3mPaths, *, size: int, repeats: int, rules: ImageRules) -> list[str]:
     """The subset files are the selection made again from the shards, and every image resolves.
     The written files are streamed against the selection (which holds the N rows once)."""
-    if not (paths.subset.is_file() and paths.subset_ids_urls.is_file()):
-        return ["subset.parquet or subset_ids_urls.tsv is missing; materialize cc3m_subset"]
+    if missing := [path for path in (paths.subset, paths.subset_ids_urls) if not path.is_file()]:
+        return [missing_input_message(missing, "cc3m_subset")]
     try:
         again = select_subset(paths, size=size, repeats=repeats, rules=rules).table
     except NotEnoughImages as exc:

@@ -352,12 +352,3 @@ def _write_numbered(job, writes: dict[int, str], digests: list[str], placer: _Im
             placer.place(writes[number], data, digests[number])
     return len(blobs)
 
-
-def release_raw(raw: Path) -> bool:
-    """Remove a raw shard whose part is committed and verified (MM_RAW_FILES=release)."""
-    try:
-        raw.unlink()
-    except FileNotFoundError:
-        return False
-    fsync_dir(raw.parent)
-    return True

@@ -8,7 +8,6 @@ scripts that want the whole thing in one call.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -16,6 +15,7 @@ import numpy as np
 
 from mm_assets.common.atomic import atomic_write
 from mm_assets.common.counts import Tally
+from mm_assets.common.missing import MissingInputError
 from mm_assets.formats.parquet import parquet_writer
 
 from .extract import BATCH_ROWS, Part, read_part
@@ -25,7 +25,7 @@ from .shards import ShardList
 from .synsets import CLASS_COUNT, pinned_synsets
 
 __all__ = ["INDEX_SCHEMA", "LABEL_REASONS", "Dropped", "ImagenetIndexError", "IndexSummary", "build_index",
-           "merge_index", "read_parts", "unreadable", "dropped_table"]
+           "merge_index", "read_parts", "unreadable"]
 
 
 class ImagenetIndexError(Exception):
@@ -107,7 +107,7 @@ def build_index(shards: ShardList, paths: ImagenetPaths, *, workers: int,
     for shard in shards.shards:
         raw = paths.raw_shard(shard.name)
         if not raw.is_file():
-            raise ImagenetIndexError(f"{raw} is missing; materialize imagenet_raw for {shard.name}")
+            raise MissingInputError(raw, "imagenet_raw", shard.name)
         part: Part | None = read_part(paths.part(shard.name))
         if part is None or not part.raw.same_file(RawRecord.of(raw)):
             extract_shard(shard, raw, paths, order, workers=workers, batch_rows=batch_rows, log=log)
@@ -117,14 +117,3 @@ def build_index(shards: ShardList, paths: ImagenetPaths, *, workers: int,
 def unreadable(summary: IndexSummary) -> list[Dropped]:
     """The images left out because they are not whole, sane images (not for a label reason)."""
     return [d for d in summary.dropped if d.reason not in LABEL_REASONS]
-
-
-def dropped_table(items: list[Dropped], limit: int = 50) -> str:
-    if not items:
-        return "none"
-    rows = ["| shard | row | hub name | reason | detail |", "| --- | --- | --- | --- | --- |"]
-    for item in itertools.islice(items, limit):
-        rows.append(f"| {item.shard} | {item.row} | `{item.hub_name}` | {item.reason} | {item.detail[:120]} |")
-    if len(items) > limit:
-        rows.append(f"| ... | | {len(items) - limit} more in dropped.tsv | | |")
-    return "\n".join(rows)

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mm_assets.common.counts import Tally
+from mm_assets.common.missing import MissingInputError
 from mm_assets.common.progress import Progress
 from mm_assets.text.captions import CaptionEncoder
 
@@ -30,7 +31,7 @@ VG_VARIANT_HELP = "regions (one pair per VG region) or concat (VG phrases joined
 
 
 class InputTableError(ValueError):
-    """An input pairs table is missing or not a pairs table; the message names it."""
+    """An input pairs table is not a pairs table; the message names it (a missing one: `MissingInputError`)."""
 
 
 @dataclass
@@ -66,7 +67,7 @@ def build_manifest(
     """Write the manifest from `tables` (source -> pairs table, in order) and the CC3M subset."""
     for source, path in tables.items():
         if not path.is_file():
-            raise InputTableError(f"{path} is missing: materialize the {source} pairs first")
+            raise MissingInputError(path, f"{source}_pairs")
     inputs = {source: str(path) for source, path in tables.items()}
     cc3m_drops = Tally()
     items: list[Iterable[pa.RecordBatch | PendingPairs]] = [_encoded_batches(path) for path in tables.values()]

@@ -2,7 +2,7 @@
 
 Per source and in total: images (distinct image ids), mean captions per image, mean caption
 length in words (runs of non-whitespace in the encoded caption) and pairs; and the distribution
-of token lengths (`<s>` and `</s>` included) as a Markdown histogram.
+of token lengths (`<s>` and `</s>` included) as rows of a table.
 """
 
 from __future__ import annotations
@@ -56,15 +56,8 @@ def table1_markdown(stats: dict[str, SourceStats]) -> str:
     return "\n".join(lines)
 
 
-def histogram_markdown(histogram: np.ndarray, width: int = 40) -> str:
-    """Token lengths (with `<s>`, `</s>`) as a Markdown table with bars; empty lengths left out."""
+def histogram_rows(histogram: np.ndarray) -> list[tuple[int, int, float]]:
+    """(tokens with `<s>` and `</s>`, pairs, percent of all pairs) per length; empty lengths left out."""
     total = int(histogram.sum())
-    if not total:
-        return "no pairs"
-    peak = int(histogram.max())
-    lines = ["| tokens | pairs | share | |", "| ---: | ---: | ---: | --- |"]
-    for length in np.flatnonzero(histogram):
-        count = int(histogram[length])
-        bar = "█" * max(1, round(width * count / peak))
-        lines.append(f"| {length} | {count:,} | {100 * count / total:.2f}% | {bar} |")
-    return "\n".join(lines)
+    return [(int(length), int(histogram[length]), round(100 * int(histogram[length]) / total, 2))
+            for length in np.flatnonzero(histogram)]

@@ -24,16 +24,15 @@ from mm_assets.datasets.cc3m.index import (
 from mm_assets.datasets.cc3m.rules import STATUSES
 from mm_assets.datasets.cc3m.shards import shard_keys
 from mm_assets.datasets.cc3m.subset import SUBSET_SCHEMA, NotEnoughImages, select_subset, write_subset
-from mm_assets.defs.shared.metadata import table_metadata
+from mm_assets.defs.shared.inputs import gpt2_bpe_files, missing_input
+from mm_assets.defs.shared.metadata import records_table, table_metadata, tally_table
 from mm_assets.defs.shared.pools import CC3M_CHECK_POOL, CC3M_CRAWL_POOL
 from mm_assets.defs.shared.resources import ComputeResource, HttpResource, StorageResource
 from mm_assets.defs.shared.retry import retry_only_what_can_heal
 from mm_assets.defs.shared.writing import sole_writer
-from mm_assets.fetch.http import DownloadError
 from mm_assets.fetch.sources import fetch_file, is_remote, local_path
 from mm_assets.pictures.readers import all_shards_link_rot_markdown, link_rot_markdown
 from mm_assets.text.encode import FairseqGpt2Encoder
-from mm_assets.text.gpt2_bpe import verify_gpt2_bpe
 
 from .partitions import CC3M_SHARDS, cc3m_shards
 from .resources import Cc3mCrawl, Cc3mSource
@@ -44,7 +43,7 @@ RULES = "docs/data-rules.md"
 def _require_index(storage: StorageResource):
     index = storage.layout.cc3m.index
     if not index.is_file():
-        raise dg.Failure(f"{index} is missing; materialize cc3m_index first")
+        raise missing_input(index, "cc3m_index")
     return index
 
 
@@ -96,10 +95,6 @@ def cc3m_index(
     context.log.info(f"{len(keys):,} shards of {shard_size:,} rows registered as partitions of {CC3M_SHARDS}"
                      + (f"; {len(stale)} stale shard(s) removed" if stale else ""))
     to_cache = _shards_to_cache_metadata(context, paths, keys, cc3m_source, shard_size)
-    listed = summary.malformed.listed
-    malformed_table = "none" if not listed else "\n".join(
-        ["| row id | reason | line starts |", "| ---: | --- | --- |"]
-        + [f"| {row_id} | {reason} | `{text.replace('|', '/').replace('`', '')}` |" for row_id, reason, text in listed])
     return dg.MaterializeResult(metadata={
         **table_metadata(paths.index, INDEX_SCHEMA, summary.rows),
         "source": source,
@@ -109,7 +104,7 @@ def cc3m_index(
         "rows": summary.rows,
         "malformed_rows": summary.malformed.total,
         **{f"dropped_{reason}": count for reason, count in sorted(summary.malformed.counts.items())},
-        "malformed": dg.MetadataValue.md(malformed_table),
+        "malformed": records_table({"row_id": int, "reason": str, "line_starts": str}, summary.malformed.listed),
         "shard_size": shard_size,
         "shards": len(keys),
         **to_cache,
@@ -170,7 +165,7 @@ def cc3m_availability(
         "availability_over_snapshots": dg.MetadataValue.md(history_chart(history)),
         "link_rot": dg.MetadataValue.md(link_rot_markdown(paths, shard)),
         "link_rot_all_shards": dg.MetadataValue.md(all_shards_link_rot_markdown(paths)),
-        "failures": dg.MetadataValue.md(snapshot.statuses.as_markdown()),
+        "failures": tally_table(snapshot.statuses),
     })
 
 
@@ -222,7 +217,7 @@ def cc3m_image_cache(
         "images_per_second": round(summary.images / summary.seconds, 1) if summary.seconds else 0.0,
         "seconds": round(summary.seconds, 2),
         "seconds_until_last_answer": round(summary.answered_s, 2),  # the rest waited for timeouts
-        "failures": dg.MetadataValue.md(summary.statuses.as_markdown()),
+        "failures": tally_table(summary.statuses),
     })
 
 
@@ -262,10 +257,7 @@ def cc3m_subset(
     layout = storage.layout
     paths = layout.cc3m
     _require_index(storage)
-    try:  # before anything is written: the token figures need the BPE files
-        encoder = FairseqGpt2Encoder(verify_gpt2_bpe(layout.gpt2_bpe_dir))
-    except DownloadError as exc:
-        raise dg.Failure(str(exc), allow_retries=False) from exc
+    encoder = FairseqGpt2Encoder(gpt2_bpe_files(layout))  # before anything is written: the token figures need them
     size = cc3m_source.integer("subset_size")
     try:
         subset = select_subset(paths, size=size, repeats=cc3m_crawl.integer("placeholder_repeats"),
@@ -294,5 +286,5 @@ def cc3m_subset(
         "placeholder_hashes_repeated": len(subset.verdict.repeated),
         "placeholder_hashes_learned": len(subset.verdict.learned),
         **{key: count for key, count in sorted(subset.dropped.counts.items())},
-        "dropped": dg.MetadataValue.md(subset.dropped.as_markdown()),
+        "dropped": tally_table(subset.dropped),
     })

@@ -7,35 +7,32 @@ failed check (never a crash), with what to materialize again.
 import dagster as dg
 
 from mm_assets.datasets.cc3m import verify
+from mm_assets.defs.shared.metadata import check_result
 from mm_assets.defs.shared.resources import StorageResource
 
 from .resources import Cc3mCrawl, Cc3mSource
-
-
-def _result(problems: list[str], **metadata) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(passed=not problems, metadata={**metadata, "problems": "\n".join(problems) or "none"})
 
 
 def _guarded(run) -> dg.AssetCheckResult:
     try:
         return run()
     except Exception as exc:  # an unreadable file is a failed check, not a crash
-        return _result([f"the check could not read the files: {type(exc).__name__}: {exc}"])
+        return check_result([f"the check could not read the files: {type(exc).__name__}: {exc}"])
 
 
 @dg.asset_check(asset="cc3m_index", name="row_ids_in_file_order",
                 description="Row ids strictly increase, stay below the index's line count, and every row "
                 "has a caption and a URL.")
 def row_ids_in_file_order(storage: StorageResource) -> dg.AssetCheckResult:
-    return _guarded(lambda: _result(verify.index_problems(storage.layout.cc3m)))
+    return _guarded(lambda: check_result(verify.index_problems(storage.layout.cc3m)))
 
 
 @dg.asset_check(asset="cc3m_availability", name="snapshot_covers_shard",
                 description="The shard's latest snapshot classifies each of its rows once, with the index's URL.")
 def snapshot_covers_shard(context: dg.AssetCheckExecutionContext, storage: StorageResource) -> dg.AssetCheckResult:
     if not context.has_partition_key:
-        return _result(["run per partition (shard)"])
-    return _guarded(lambda: _result(verify.snapshot_problems(storage.layout.cc3m, context.partition_key)))
+        return check_result(["run per partition (shard)"])
+    return _guarded(lambda: check_result(verify.snapshot_problems(storage.layout.cc3m, context.partition_key)))
 
 
 @dg.asset_check(asset="cc3m_image_cache", name="shard_tar_matches_index",
@@ -43,11 +40,11 @@ def snapshot_covers_shard(context: dg.AssetCheckExecutionContext, storage: Stora
                 "size and sha256 the parquet index records, its caption and its JSON.")
 def shard_tar_matches_index(context: dg.AssetCheckExecutionContext, storage: StorageResource) -> dg.AssetCheckResult:
     if not context.has_partition_key:
-        return _result(["run per partition (shard)"])
+        return check_result(["run per partition (shard)"])
 
     def run():
         problems, samples = verify.shard_problems(storage.layout.cc3m, context.partition_key)
-        return _result(problems, samples=samples)
+        return check_result(problems, samples=samples)
     return _guarded(run)
 
 
@@ -56,6 +53,6 @@ def shard_tar_matches_index(context: dg.AssetCheckExecutionContext, storage: Sto
                 "cached shards, the TSV lists the same rows, and every image reference resolves.")
 def subset_is_first_valid_rows(storage: StorageResource, cc3m_source: Cc3mSource,
                                cc3m_crawl: Cc3mCrawl) -> dg.AssetCheckResult:
-    return _guarded(lambda: _result(verify.subset_problems(
+    return _guarded(lambda: check_result(verify.subset_problems(
         storage.layout.cc3m, size=cc3m_source.integer("subset_size"),
         repeats=cc3m_crawl.integer("placeholder_repeats"), rules=cc3m_crawl.image_rules())))

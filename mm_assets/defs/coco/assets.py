@@ -13,6 +13,7 @@ from mm_assets.datasets.coco.upstream import (
     SEED_IMAGES,
     SEED_PAIRS,
 )
+from mm_assets.defs.shared.inputs import missing_input
 from mm_assets.defs.shared.pairs_metadata import caption_encoder, pairs_metadata, upstream_input
 from mm_assets.defs.shared.resources import ArchiveLimitsResource, ComputeResource, StorageResource
 from mm_assets.defs.shared.writing import sole_writer
@@ -91,11 +92,9 @@ def coco_pairs(context: dg.AssetExecutionContext, storage: StorageResource, comp
     zip_file = caption_zip(split)
     zip_path = layout.coco.raw(zip_file)
     if not zip_path.is_file():
-        raise dg.Failure(f"{zip_path} is missing: materialize {CAPTION_ZIP_ASSETS[zip_file]} first")
-    missing = [folder for folder in split.folders if not (layout.coco.images_dir / folder).is_dir()]
-    if missing:
-        raise dg.Failure(f"image folder(s) {', '.join(missing)} missing under {layout.coco.images_dir}: "
-                         f"materialize coco_images (MM_COCO_SPLIT={split.name}) first")
+        raise missing_input(zip_path, CAPTION_ZIP_ASSETS[zip_file])
+    if missing := [folder for folder in (layout.coco.images_dir / name for name in split.folders) if not folder.is_dir()]:
+        raise missing_input(missing, "coco_images", detail=f"MM_COCO_SPLIT={split.name}")
     encoder = caption_encoder(layout)
     with sole_writer(context, layout.coco.pairs), upstream_input(zip_path, CAPTION_ZIP_ASSETS[zip_file]):
         built = build_coco_pairs(split, layout.coco, encoder, workers=compute.worker_count, log=context.log.info,

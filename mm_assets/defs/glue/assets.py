@@ -6,11 +6,12 @@ from mm_assets.datasets.glue.fairseq_data import GlueTextError, remove_stale_sta
 from mm_assets.datasets.glue.hub_files import GlueFileError, glue_verifier
 from mm_assets.datasets.glue.labels import GlueLabelError
 from mm_assets.datasets.glue.tasks import TASKS, labelled
+from mm_assets.defs.shared.inputs import gpt2_bpe_files, missing_input
+from mm_assets.defs.shared.metadata import records_table
 from mm_assets.defs.shared.raw_files import fetch_or_reuse, verified_markdown
 from mm_assets.defs.shared.resources import ComputeResource, HttpResource, StorageResource
 from mm_assets.defs.shared.retry import retry_only_what_can_heal
 from mm_assets.defs.shared.writing import sole_writer
-from mm_assets.text.gpt2_bpe import verify_gpt2_bpe
 
 from .partitions import glue_tasks
 from .resources import GlueSource
@@ -61,8 +62,8 @@ def _score_bins(labels: dict[str, int]) -> dict[str, int]:
     return dict(sorted(bins.items()))
 
 
-def _balance_table(splits: dict, regression: bool) -> str:
-    rows = ["| split | label | examples | share |", "| --- | --- | --- | --- |"]
+def _balance_table(splits: dict, regression: bool) -> dg.TableMetadataValue:
+    rows = []
     for split, entry in splits.items():
         labels = entry.get("labels")
         if not labels:
@@ -71,8 +72,8 @@ def _balance_table(splits: dict, regression: bool) -> str:
             labels = _score_bins(labels)
         total = sum(labels.values())
         for label, count in labels.items():
-            rows.append(f"| {split} | `{label}` | {count:,} | {100 * count / total:.1f}% |")
-    return "\n".join(rows) if len(rows) > 2 else "no labelled split"
+            rows.append((split, str(label), int(count), round(100 * count / total, 1)))
+    return records_table({"split": str, "label": str, "examples": int, "share_percent": float}, rows)
 
 
 @dg.asset(
@@ -92,11 +93,9 @@ def glue_fairseq_data(
     task = TASKS[context.partition_key]
     layout = storage.layout
     raw = layout.glue.raw_files(task)
-    missing = [str(path) for path in raw.values() if not path.is_file()]
-    if missing:
-        raise dg.Failure(f"{', '.join(missing)} missing; materialize glue_raw for partition {task.key} first",
-                         allow_retries=False)
-    bpe = verify_gpt2_bpe(layout.gpt2_bpe_dir)
+    if missing := [path for path in raw.values() if not path.is_file()]:
+        raise missing_input(missing, "glue_raw", partition=task.key)
+    bpe = gpt2_bpe_files(layout)
     out = layout.glue.bin_dir(task)
     try:
         with sole_writer(context, out):
@@ -114,7 +113,7 @@ def glue_fairseq_data(
         for name in task.inputs:
             metadata[f"{split}_{name}_tokens"] = entry[f"{name}_tokens"]
     metadata["unk_tokens"] = sum(entry["unk_tokens"] for entry in splits.values())
-    metadata["label_balance"] = dg.MetadataValue.md(_balance_table(splits, task.is_regression))
+    metadata["label_balance"] = _balance_table(splits, task.is_regression)
     metadata["labelled_splits"] = ", ".join(s for s in splits if labelled(s))
     if "label_dict_symbols" in counts:
         metadata["label_dict_symbols"] = counts["label_dict_symbols"]

@@ -5,6 +5,7 @@ import dagster as dg
 from mm_assets.datasets.glue.hub_files import read_split
 from mm_assets.datasets.glue.tasks import TASKS, labelled
 from mm_assets.defs.shared.judge_pipes import run_judge
+from mm_assets.defs.shared.metadata import check_result
 from mm_assets.defs.shared.resources import FairseqJudgeResource, StorageResource
 from mm_assets.formats.fairseq_mmap import problems_under
 from mm_assets.judge import JUDGE_DIR
@@ -30,24 +31,23 @@ def _sample_rows(count: int) -> list[int]:
 def fairseq_loads_glue_task(
     context: dg.AssetCheckExecutionContext,
     storage: StorageResource,
-    fairseq_judge: FairseqJudgeResource,
+    judge: FairseqJudgeResource,
     pipes_subprocess_client: dg.PipesSubprocessClient,
 ) -> dg.AssetCheckResult:
     if not context.has_partition_key:
-        return dg.AssetCheckResult(passed=False, metadata={"problems": "run per partition (task)"})
+        return check_result(["run per partition (task)"])
     task = TASKS[context.partition_key]
     layout = storage.layout
     records = context.instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=dg.AssetKey("glue_fairseq_data"), asset_partitions=[task.key]),
         limit=1).records
     if not records:
-        return dg.AssetCheckResult(passed=False, metadata={
-            "problems": f"glue_fairseq_data was never materialized for {task.key}"})
+        return check_result([f"glue_fairseq_data was never materialized for {task.key}"])
     metadata = records[0].asset_materialization.metadata
     damaged = problems_under(layout.glue.bin_dir(task))  # sizes first: fairseq would read past a cut .bin
     if damaged:
-        return dg.AssetCheckResult(passed=False, metadata={"problems": "\n".join(
-            f"- {problem}" for problem in damaged) + f"\n\nmaterialize glue_fairseq_data for partition {task.key} again"})
+        return check_result([*(f"- {problem}" for problem in damaged), "",
+                             f"materialize glue_fairseq_data for partition {task.key} again"])
     splits = {}
     for hub_split in task.hub_splits:
         split = task.fairseq_split(hub_split)
@@ -61,4 +61,4 @@ def fairseq_loads_glue_task(
         "num_classes": 1 if task.is_regression else len(task.label_names),
         "regression": task.is_regression, "inputs": len(task.inputs), "splits": splits,
     }
-    return run_judge(context, JUDGE_SCRIPT, extras, judge=fairseq_judge, pipes=pipes_subprocess_client)
+    return run_judge(context, JUDGE_SCRIPT, extras, judge=judge, pipes=pipes_subprocess_client)

@@ -5,6 +5,7 @@ import dagster as dg
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from mm_assets.common.released import ReleasedFile
 from mm_assets.datasets.imagenet.extract import (
     PART_SCHEMA,
     Part,
@@ -13,21 +14,21 @@ from mm_assets.datasets.imagenet.extract import (
     extract_shard,
     image_problems,
     read_part,
-    release_raw,
 )
 from mm_assets.datasets.imagenet.index import (
     INDEX_SCHEMA,
     LABEL_REASONS,
+    Dropped,
     ImagenetIndexError,
-    dropped_table,
     merge_index,
     unreadable,
 )
 from mm_assets.datasets.imagenet.paths import SPLITS, ImagenetPaths
 from mm_assets.datasets.imagenet.shards import Shard, ShardList, ShardListError, listed_files, shard_list, verify_shard
 from mm_assets.datasets.imagenet.synsets import CLASS_COUNT, pinned_synsets
-from mm_assets.defs.shared.metadata import table_metadata
-from mm_assets.defs.shared.raw_files import fetch_or_reuse, verified_markdown
+from mm_assets.defs.shared.inputs import missing_input
+from mm_assets.defs.shared.metadata import records_table, table_metadata
+from mm_assets.defs.shared.raw_files import fetch_or_reuse, release_raw_file
 from mm_assets.defs.shared.resources import ComputeResource, HttpResource, StorageResource
 from mm_assets.defs.shared.retry import retry_only_what_can_heal
 from mm_assets.defs.shared.writing import sole_writer
@@ -44,7 +45,7 @@ RULES = "docs/data-rules.md"
 def load_shard_list(storage: StorageResource) -> ShardList:
     path = storage.layout.imagenet.shard_list
     if not path.is_file():
-        raise dg.Failure(f"{path} is missing; materialize imagenet_shard_list first", allow_retries=False)
+        raise missing_input(path, "imagenet_shard_list")
     return ShardList.load(path)
 
 
@@ -144,27 +145,19 @@ def imagenet_raw(
     paths = storage.layout.imagenet
     dest = paths.raw_shard(shard.name)
 
-    def released() -> tuple[int, str] | None:
+    def images_stand(record: ReleasedFile) -> list[str]:
+        if shard.sha256 and record.sha256 != shard.sha256:
+            return [f"the hub now lists sha256 {shard.sha256} for {shard.hub_path}"]
         part, problems = _intact_part(paths, shards, shard.name, compute.worker_count)
-        if part is None or problems or (shard.sha256 and part.raw.sha256 != shard.sha256):
-            if part is not None and problems:
-                context.log.warning(f"{shard.name} was released, but its images no longer match its part "
-                                    f"({problems[0]}): fetched again")
-            return None
-        return part.raw.size, part.raw.sha256
+        if part is not None and part.raw.sha256 != record.sha256:
+            return [f"{paths.part(shard.name)} was made from another file"]
+        return problems
 
     raw = fetch_or_reuse(context, http, imagenet_source.url, shard.hub_path, dest, verify=verify_shard,
-                         expected_sha256=shard.sha256, force=config.force_download,
-                         released=released if storage.release_raw else None)
+                         expected_sha256=shard.sha256, force=config.force_download, outputs_stand=images_stand)
     rows = read_part(paths.part(shard.name)).raw.rows if raw.released else pq.ParquetFile(dest).metadata.num_rows
-    return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(dest)),
-        "source": imagenet_source.url,
-        "split": shard.split,
-        "dagster/row_count": rows,
-        **raw.metadata(),
-        "verified": verified_markdown(raw.verified),
-    })
+    return dg.MaterializeResult(metadata={**raw.asset_metadata(imagenet_source.url), "split": shard.split,
+                                          "dagster/row_count": rows})
 
 
 @dg.asset(
@@ -198,9 +191,8 @@ def imagenet_images(
         if not problems:
             context.log.info(f"{shard.name}: its part and its {part.table.num_rows:,} images are intact; kept")
         elif record is None:
-            why = problems[0]
-            raise dg.Failure(f"{raw} is missing ({why}); materialize imagenet_raw for partition {shard.name} "
-                             "(it fetches the shard again), then imagenet_images for it", allow_retries=False)
+            raise missing_input(raw, "imagenet_raw", partition=shard.name,
+                                detail=f"{problems[0]}; it fetches the shard again, then imagenet_images for it")
         else:
             try:
                 extracted = extract_shard(shard, raw, paths, [s.name for s in shards.shards], workers=workers,
@@ -208,9 +200,8 @@ def imagenet_images(
             except ShardExtractionError as exc:
                 raise dg.Failure(str(exc), allow_retries=False) from exc
             part = extracted.part
-        released = storage.release_raw and release_raw(raw)
-    if released:
-        context.log.info(f"{raw} released (MM_RAW_FILES=release); its size, sha256 and rows stay in the part")
+        released = release_raw_file(context, storage, raw, "imagenet_raw", [paths.part(shard.name)]).get(
+            "raw_file_released", False)
     label_problems = [d for d in part.dropped if d.reason in LABEL_REASONS]
     bad_images = [d for d in part.dropped if d.reason not in LABEL_REASONS]
     metadata: dict = {
@@ -221,7 +212,7 @@ def imagenet_images(
         "left_out": len(part.dropped),
         "unreadable_images": len(bad_images),
         "label_disagreements": len(label_problems),
-        "left_out_list": dg.MetadataValue.md(dropped_table(part.dropped)),
+        "left_out_list": _dropped_table(part.dropped),
         "extracted": extracted is not None,
         "images_written": extracted.written if extracted else 0,
         "images_already_in_place": extracted.present if extracted else part.table.num_rows,
@@ -238,20 +229,28 @@ def imagenet_images(
     return dg.MaterializeResult(metadata=metadata)
 
 
-def _per_class_table(summary) -> str:
+DROPPED_LISTED = 50  # images left out listed in the metadata (all are in the part and in dropped.tsv)
+
+
+def _dropped_table(items: list[Dropped]) -> dg.TableMetadataValue:
+    return records_table({"shard": str, "row": int, "hub_name": str, "reason": str, "detail": str},
+                         [(d.shard, d.row, d.hub_name, d.reason, d.detail[:120]) for d in items[:DROPPED_LISTED]])
+
+
+def _per_class_table(summary) -> dg.TableMetadataValue:
     synsets = pinned_synsets()
-    rows = ["| split | classes | fewest (class) | most (class) |", "| --- | --- | --- | --- |"]
+    rows = []
     for split in SPLITS:
         counts = summary.per_class[split]
         present, low, high = summary.class_range(split)
         if not present:
-            rows.append(f"| {split} | 0 | - | - |")
+            rows.append((split, 0, None, None, None, None))
             continue
         masked = counts.astype(float)
         masked[counts == 0] = float("inf")
-        rows.append(f"| {split} | {present} | {low:,} ({synsets[int(masked.argmin())]}) | "
-                    f"{high:,} ({synsets[int(counts.argmax())]}) |")
-    return "\n".join(rows)
+        rows.append((split, present, low, synsets[int(masked.argmin())], high, synsets[int(counts.argmax())]))
+    return records_table({"split": str, "classes": int, "fewest": int, "fewest_class": str, "most": int,
+                          "most_class": str}, rows)
 
 
 @dg.asset(
@@ -287,12 +286,12 @@ def imagenet_index(context: dg.AssetExecutionContext, storage: StorageResource) 
         "dropped_list": dg.MetadataValue.path(str(paths.dropped)),
         "classes_found": len(found),
         "synsets_vs_pinned_list": derived,
-        "images_per_class": dg.MetadataValue.md(_per_class_table(summary)),
+        "images_per_class": _per_class_table(summary),
         "images_per_class_chart": dg.MetadataValue.md(images_per_class_markdown(paths.index)),
         "unreadable_images": len(bad_images),
-        "unreadable": dg.MetadataValue.md(dropped_table(bad_images)),
+        "unreadable": _dropped_table(bad_images),
         "label_disagreements": len(label_problems),
-        "label_problems": dg.MetadataValue.md(dropped_table(label_problems)),
+        "label_problems": _dropped_table(label_problems),
         "shards_merged": summary.shards,
     }
     for split in SPLITS:

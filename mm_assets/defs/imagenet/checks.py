@@ -13,11 +13,14 @@ from mm_assets.datasets.imagenet.index import LABEL_REASONS
 from mm_assets.datasets.imagenet.paths import SPLITS, ImagenetPaths
 from mm_assets.datasets.imagenet.shards import ShardList
 from mm_assets.datasets.imagenet.synsets import CLASS_COUNT, label_of_synset
+from mm_assets.defs.shared.inputs import missing_input_check
+from mm_assets.defs.shared.metadata import check_result
 from mm_assets.defs.shared.resources import ComputeResource, StorageResource
 
 # What the real ILSVRC 2012 data holds (the hub's train and validation splits).
 OFFICIAL_SIZES = {"train": 1_281_167, "val": 50_000}
 REDO = "materialize imagenet_index again"
+REDO_RAW = "with a released raw file, imagenet_raw for it first: it fetches the shard again"
 
 
 @dg.asset_check(
@@ -29,14 +32,13 @@ REDO = "materialize imagenet_index again"
 def images_match_recorded_hashes(context: dg.AssetCheckExecutionContext, storage: StorageResource,
                                  compute: ComputeResource) -> dg.AssetCheckResult:
     if not context.has_partition_key:
-        return dg.AssetCheckResult(passed=False, metadata={"problems": "run per partition (shard)"})
+        return check_result(["run per partition (shard)"])
     paths = storage.layout.imagenet
     name = context.partition_key
-    redo = (f"materialize imagenet_images for {name} again (with a released raw file, imagenet_raw for "
-            f"{name} first: it fetches the shard again)")
+    redo = f"materialize imagenet_images for {name} again ({REDO_RAW})"
     part = read_part(paths.part(name))
     if part is None or not paths.shard_list.is_file():
-        return dg.AssetCheckResult(passed=False, metadata={"problems": f"{paths.part(name)} is missing; {redo}"})
+        return missing_input_check(paths.part(name), "imagenet_images", partition=name, detail=REDO_RAW)
     order = [shard.name for shard in ShardList.load(paths.shard_list).shards]
     problems = image_problems(paths, part, order, workers=compute.worker_count)
     if part.raw.rows != part.table.num_rows + len(part.dropped):
@@ -44,9 +46,7 @@ def images_match_recorded_hashes(context: dg.AssetCheckExecutionContext, storage
                         "left out")
     if problems:
         problems.append(redo)
-    return dg.AssetCheckResult(passed=not problems, metadata={
-        "images_checked": part.table.num_rows, "raw_file_present": paths.raw_shard(name).is_file(),
-        "problems": "\n".join(problems) or "none"})
+    return check_result(problems, images_checked=part.table.num_rows, raw_file_present=paths.raw_shard(name).is_file())
 
 
 def _index(paths: ImagenetPaths) -> pa.Table | None:
@@ -54,7 +54,7 @@ def _index(paths: ImagenetPaths) -> pa.Table | None:
 
 
 def _missing(paths: ImagenetPaths) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(passed=False, metadata={"problems": f"{paths.index} is missing; {REDO}"})
+    return missing_input_check(paths.index, "imagenet_index")
 
 
 def _dropped_rows(paths: ImagenetPaths) -> list[list[str]]:
@@ -90,8 +90,7 @@ def labels_agree_with_synsets(storage: StorageResource) -> dg.AssetCheckResult:
     if disagreements:
         problems.append(f"{len(disagreements)} image(s) left out for a label disagreement "
                         f"({', '.join(sorted(set(disagreements)))}); see {paths.dropped}")
-    return dg.AssetCheckResult(passed=not problems, metadata={
-        "rows_checked": table.num_rows, "problems": "\n".join(problems) or "none"})
+    return check_result(problems, rows_checked=table.num_rows)
 
 
 @dg.asset_check(
@@ -110,8 +109,7 @@ def every_row_accounted_for(storage: StorageResource) -> dg.AssetCheckResult:
     for shard in shards.shards:
         part = read_part(paths.part(shard.name))  # the raw file's rows, recorded (it may be released)
         if part is None:
-            return dg.AssetCheckResult(passed=False, metadata={
-                "problems": f"{paths.part(shard.name)} is missing; materialize imagenet_images for {shard.name}"})
+            return missing_input_check(paths.part(shard.name), "imagenet_images", partition=shard.name)
         raw[shard.split] += part.raw.rows
     shard_split = {shard.name: shard.split for shard in shards.shards}
     dropped: dict[str, int] = defaultdict(int)
@@ -122,7 +120,7 @@ def every_row_accounted_for(storage: StorageResource) -> dg.AssetCheckResult:
                 f"left out; {REDO}" for split in SPLITS if raw[split] != indexed[split] + dropped[split]]
     metadata = {f"{split}_{what}": value for split in SPLITS
                 for what, value in (("raw_rows", raw[split]), ("indexed", indexed[split]), ("left_out", dropped[split]))}
-    return dg.AssetCheckResult(passed=not problems, metadata={**metadata, "problems": "\n".join(problems) or "none"})
+    return check_result(problems, **metadata)
 
 
 @dg.asset_check(
@@ -161,10 +159,8 @@ def folders_match_index(storage: StorageResource) -> dg.AssetCheckResult:
     if extra:
         problems.append(f"{extra} file(s) in the folders that the index does not hold (ImageFolder would "
                         "load them); remove them or materialize imagenet_index again")
-    return dg.AssetCheckResult(passed=not problems, metadata={
-        "files_indexed": table.num_rows, "missing": missing, "extra": extra,
-        "examples": dg.MetadataValue.md("\n".join(f"- `{e}`" for e in examples[:10]) or "none"),
-        "problems": "\n".join(problems) or "none"})
+    return check_result(problems, files_indexed=table.num_rows, missing=missing, extra=extra,
+                        examples=dg.MetadataValue.md("\n".join(f"- `{e}`" for e in examples[:10]) or "none"))
 
 
 @dg.asset_check(
@@ -187,5 +183,4 @@ def official_split_sizes(storage: StorageResource) -> dg.AssetCheckResult:
             problems.append(f"{split}: {rows.num_rows:,} images, the full data has {expected:,}")
         if classes != CLASS_COUNT:
             problems.append(f"{split}: {classes} classes, the full data has {CLASS_COUNT}")
-    return dg.AssetCheckResult(passed=not problems, severity=dg.AssetCheckSeverity.WARN,
-                               metadata={**metadata, "problems": "\n".join(problems) or "none"})
+    return check_result(problems, severity=dg.AssetCheckSeverity.WARN, **metadata)

@@ -11,12 +11,13 @@ from mm_assets.datasets.owt.clean import clean_slice
 from mm_assets.datasets.owt.data_dir import DamagedSliceError, check_slice, missing_binarized_slices, write_data_dir
 from mm_assets.datasets.owt.proof import prove_slice_against_text
 from mm_assets.datasets.owt.slices import slice_hub_path
+from mm_assets.defs.shared.inputs import gpt2_bpe_files, missing_input
+from mm_assets.defs.shared.metadata import tally_table
 from mm_assets.defs.shared.raw_files import (
     DownloadConfig,
     fetch_or_reuse,
     recorded_metadata,
     release_raw_file,
-    verified_markdown,
 )
 from mm_assets.defs.shared.resources import ArchiveLimitsResource, ComputeResource, HttpResource, StorageResource
 from mm_assets.defs.shared.retry import retry_only_what_can_heal
@@ -25,7 +26,7 @@ from mm_assets.formats.archive_limits import ArchiveLimitError
 from mm_assets.formats.fairseq_mmap import MMapFormatError
 from mm_assets.pictures.readers import owt_lengths_markdown
 from mm_assets.text.binarize import binarize_text
-from mm_assets.text.gpt2_bpe import Gpt2BpeFiles, verify_gpt2_bpe
+from mm_assets.text.gpt2_bpe import Gpt2BpeFiles
 
 from .partitions import owt_slices
 from .resources import OwtSource
@@ -48,7 +49,7 @@ def _kept_as_released(context: dg.AssetExecutionContext, source: Path, outputs: 
 
 def _require_input(path: Path, number: int, upstream: str) -> Path:
     if not path.is_file():
-        raise dg.Failure(f"slice {number:02d}: {path} is missing; materialize {upstream} for partition {number:02d} first")
+        raise missing_input(path, upstream, partition=f"{number:02d}")
     return path
 
 
@@ -73,12 +74,7 @@ def owt_raw_slice(
     number = int(context.partition_key)
     raw = fetch_or_reuse(context, http, owt_source.url, slice_hub_path(number), storage.layout.owt.raw_slice(number),
                          verify=verify_raw_slice, force=config.force_download)
-    return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(raw.path)),
-        "source": owt_source.url,
-        **raw.metadata(),
-        "verified": verified_markdown(raw.verified),
-    })
+    return dg.MaterializeResult(metadata=raw.asset_metadata(owt_source.url))
 
 
 @dg.asset(
@@ -125,7 +121,7 @@ def owt_clean_slice(
         "path": dg.MetadataValue.path(str(output)),
         "dagster/row_count": counts["lines_kept"],
         **counts,
-        "skipped_members": dg.MetadataValue.md(skipped.as_markdown()),
+        "skipped_members": tally_table(skipped),
         **released,
     })
 
@@ -151,7 +147,7 @@ def owt_binarized_slice(
         _drop_if_damaged(layout.owt, number)
         return kept
     text = _require_input(layout.owt.clean_slice(number), number, "owt_clean_slice")
-    files = verify_gpt2_bpe(layout.gpt2_bpe_dir)
+    files = gpt2_bpe_files(layout)
     with sole_writer(context, bin_path, bin_path, idx_path):
         counts = binarize_text(text, prefix, files.directory, workers=compute.worker_count,
                                log=context.log.info)
@@ -213,14 +209,10 @@ def owt_fairseq_data(
 ) -> dg.MaterializeResult:
     layout = storage.layout
     splits = owt_source.splits()
-    missing = missing_binarized_slices(layout.owt, [n for numbers in splits.values() for n in numbers])
-    if missing:
-        raise dg.Failure(
-            f"binarized slice(s) {', '.join(f'{n:02d}' for n in missing)} missing under "
-            f"{layout.owt.root / 'binarized'}; materialize owt_raw_slice, owt_clean_slice, "
-            "owt_binarized_slice for those partitions"
-        )
-    files = verify_gpt2_bpe(layout.gpt2_bpe_dir)
+    if missing := missing_binarized_slices(layout.owt, [n for numbers in splits.values() for n in numbers]):
+        raise missing_input([f"{layout.owt.binarized_prefix(n)}.{{bin,idx}}" for n in missing], "owt_binarized_slice",
+                            partition=[f"{n:02d}" for n in missing], detail="after owt_raw_slice and owt_clean_slice")
+    files = gpt2_bpe_files(layout)
     try:
         with sole_writer(context, layout.owt.fairseq_dir, *layout.owt.fairseq_files()):
             counts = write_data_dir(layout.owt, splits, files.dict_txt, release_slices=storage.release_raw,

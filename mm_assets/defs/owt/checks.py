@@ -5,7 +5,9 @@ import dagster as dg
 from mm_assets.common.released import read_release
 from mm_assets.datasets.owt.clean import count_lines_and_hash
 from mm_assets.datasets.owt.data_dir import check_slice
+from mm_assets.defs.shared.inputs import missing_input_check
 from mm_assets.defs.shared.judge_pipes import run_judge
+from mm_assets.defs.shared.metadata import check_result
 from mm_assets.defs.shared.resources import FairseqJudgeResource, StorageResource
 from mm_assets.formats.fairseq_mmap import MMapFormatError, read_sizes
 from mm_assets.judge import JUDGE_DIR
@@ -25,12 +27,12 @@ SAMPLED_SEQUENCES = 64
 def fairseq_reads_owt_data_dir(
     context: dg.AssetCheckExecutionContext,
     storage: StorageResource,
-    fairseq_judge: FairseqJudgeResource,
+    judge: FairseqJudgeResource,
     pipes_subprocess_client: dg.PipesSubprocessClient,
 ) -> dg.AssetCheckResult:
     event = context.instance.get_latest_materialization_event(dg.AssetKey("owt_fairseq_data"))
     if event is None or event.asset_materialization is None:
-        return dg.AssetCheckResult(passed=False, metadata={"problems": "owt_fairseq_data was never materialized"})
+        return check_result(["owt_fairseq_data was never materialized"])
     metadata = event.asset_materialization.metadata
     paths = storage.layout.owt
     splits = {}
@@ -48,7 +50,7 @@ def fairseq_reads_owt_data_dir(
             "texts": [_judge_text(paths.clean_slice(n)) for n in numbers],
         }
     if damaged:
-        return dg.AssetCheckResult(passed=False, metadata={"problems": "\n".join(damaged)})
+        return check_result(damaged)
     extras = {
         "data_dir": str(paths.fairseq_dir),
         "bpe_dir": str(storage.layout.gpt2_bpe_dir),
@@ -56,7 +58,7 @@ def fairseq_reads_owt_data_dir(
         "samples": SAMPLED_SEQUENCES,
         "splits": splits,
     }
-    return run_judge(context, JUDGE_SCRIPT, extras, judge=fairseq_judge, pipes=pipes_subprocess_client)
+    return run_judge(context, JUDGE_SCRIPT, extras, judge=judge, pipes=pipes_subprocess_client)
 
 
 def _judge_text(text) -> str | dict:
@@ -88,18 +90,17 @@ def one_sequence_per_clean_line(
 ) -> dg.AssetCheckResult:
     number = int(context.partition_key) if context.has_partition_key else None
     if number is None:
-        return dg.AssetCheckResult(passed=False, metadata={"problems": "run per partition"})
+        return check_result(["run per partition"])
     paths = storage.layout.owt
     redo = f"materialize owt_binarized_slice for partition {number:02d} again"
     try:
         summary = check_slice(paths, number)  # a slice released into the merged split: its bytes there
     except (MMapFormatError, OSError) as exc:
-        return dg.AssetCheckResult(passed=False, metadata={"problems": f"{exc}; {redo}"})
+        return check_result([f"{exc}; {redo}"])
     try:
         lines, lines_from = _clean_lines(paths.clean_slice(number))
     except FileNotFoundError:
-        return dg.AssetCheckResult(passed=False, metadata={
-            "problems": f"{paths.clean_slice(number)} is missing; materialize owt_clean_slice for partition {number:02d}"})
+        return missing_input_check(paths.clean_slice(number), "owt_clean_slice", partition=f"{number:02d}")
     sizes = read_sizes(paths.binarized_prefix(number).with_suffix(".idx"))
     shortest = int(sizes.min()) if len(sizes) else 0
     problems = []
@@ -107,8 +108,5 @@ def one_sequence_per_clean_line(
         problems.append(f"{summary.count:,} sequences for {lines:,} cleaned lines; {redo}")
     if summary.count and shortest < 2:
         problems.append(f"a sequence of {shortest} tokens (every line has at least one token and </s>); {redo}")
-    return dg.AssetCheckResult(
-        passed=not problems,
-        metadata={"sequences": summary.count, "tokens": summary.tokens, "clean_lines": lines, "clean_lines_from": lines_from,
-                  "shortest_sequence": shortest, "problems": "\n".join(problems) or "none"},
-    )
+    return check_result(problems, sequences=summary.count, tokens=summary.tokens, clean_lines=lines,
+                        clean_lines_from=lines_from, shortest_sequence=shortest)

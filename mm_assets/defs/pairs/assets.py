@@ -5,6 +5,7 @@ import dagster as dg
 from mm_assets.datasets.coco.upstream import SEED_DISCREPANCY
 from mm_assets.datasets.pairs.cc3m import SubsetFormatError
 from mm_assets.datasets.pairs.manifest import InputTableError, build_manifest
+from mm_assets.defs.shared.inputs import inputs_required
 from mm_assets.defs.shared.pairs_metadata import caption_encoder, pairs_metadata
 from mm_assets.defs.shared.resources import ComputeResource, StorageResource
 from mm_assets.defs.shared.writing import sole_writer
@@ -40,7 +41,7 @@ def pair_manifest(context: dg.AssetExecutionContext, storage: StorageResource, c
     encoder = caption_encoder(layout)
     output = layout.pairs.manifest
     try:
-        with sole_writer(context, output):
+        with sole_writer(context, output), inputs_required():
             built = build_manifest(output, tables, subset if included else None, encoder,
                                    workers=compute.worker_count, log=context.log.info)
     except (InputTableError, SubsetFormatError) as exc:

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from mm_assets.defs.shared.metadata import check_result
 from mm_assets.defs.shared.pairs_checks import pairs_table_checks
 
 pair_manifest_checks = pairs_table_checks("pair_manifest", lambda layout: layout.pairs.manifest)
@@ -16,7 +17,7 @@ pair_manifest_checks = pairs_table_checks("pair_manifest", lambda layout: layout
 def cc3m_included(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
     event = context.instance.get_latest_materialization_event(dg.AssetKey("pair_manifest"))
     if event is None or event.asset_materialization is None:
-        return dg.AssetCheckResult(passed=False, metadata={"problems": "pair_manifest was never materialized"})
+        return check_result(["pair_manifest was never materialized"])
     metadata = event.asset_materialization.metadata
     included = bool(metadata["cc3m_included"].value) if "cc3m_included" in metadata else False
     pairs = metadata["pairs_cc3m"].value if "pairs_cc3m" in metadata else 0

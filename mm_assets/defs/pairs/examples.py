@@ -6,13 +6,12 @@ import pyarrow.parquet as pq
 
 from mm_assets.common.atomic import atomic_write
 from mm_assets.datasets.pairs.table import SOURCES
+from mm_assets.defs.shared.inputs import gpt2_bpe_files, missing_input
 from mm_assets.defs.shared.pairs_metadata import caption_encoder
 from mm_assets.defs.shared.resources import StorageResource
 from mm_assets.defs.shared.writing import sole_writer
-from mm_assets.fetch.http import DownloadError
 from mm_assets.pictures.png import markdown_image, write_png
 from mm_assets.text.decode import TokenDecoder
-from mm_assets.text.gpt2_bpe import verify_gpt2_bpe
 
 from .assets import pair_manifest
 from .resources import PairsSettings
@@ -26,7 +25,7 @@ def example_tables(layout) -> dict:
     the crops are the loader's own for those rows), the VG variant it left out from its own table."""
     manifest = layout.pairs.manifest
     if not manifest.is_file():
-        raise dg.Failure(f"{manifest} is missing: materialize pair_manifest first")
+        raise missing_input(manifest, "pair_manifest")
     held = set(pc.unique(pq.read_table(manifest, columns=["source"])["source"]).to_pylist())
     own = {"coco": layout.coco.pairs, "vg": layout.vg.pairs, "vg_concat": layout.vg.concat_pairs}
     return {source: manifest if source in held else own[source] for source in SOURCES
@@ -51,10 +50,7 @@ def pair_examples(context: dg.AssetExecutionContext, storage: StorageResource,
     seed = pairs_settings.integer("examples_seed", 0, 2**63 - 1)
     tables = example_tables(layout)
     encoder = caption_encoder(layout)
-    try:
-        decoder = TokenDecoder(verify_gpt2_bpe(layout.gpt2_bpe_dir))
-    except DownloadError as exc:
-        raise dg.Failure(str(exc), allow_retries=False) from exc
+    decoder = TokenDecoder(gpt2_bpe_files(layout))
     # Imported here: the sheet's crops run the torch transforms, and loading the definitions (every
     # step, the code server) must not pay for torch.
     from mm_assets.pictures.contact_sheet import build_rows, examples_json, render_sheet, sample_examples, sheet_png

@@ -8,11 +8,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from .metadata import check_result
 from .resources import FairseqJudgeResource
-
-
-def failed_check(problems: str) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(passed=False, metadata={"problems": problems})
 
 
 def run_judge(context: dg.AssetCheckExecutionContext, script: Path, extras: dict, *,
@@ -25,11 +22,11 @@ def run_judge(context: dg.AssetCheckExecutionContext, script: Path, extras: dict
     try:
         python = judge.interpreter()
     except FileNotFoundError as exc:
-        return failed_check(str(exc))
+        return check_result([str(exc)])
     spec = context.check_specs[0]
     extras = {"check_name": spec.name, "asset_key": spec.asset_key.to_user_string(), **extras}
     try:
         return pipes.run(command=[str(python), str(script)], context=context.op_execution_context,
                          extras=extras).get_asset_check_result()
     except Exception as exc:  # the judge died before it could report: a failed check, not a crash
-        return failed_check(f"the fairseq judge failed to run: {type(exc).__name__}: {exc}")
+        return check_result([f"the fairseq judge failed to run: {type(exc).__name__}: {exc}"])

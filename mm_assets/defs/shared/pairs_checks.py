@@ -22,21 +22,17 @@ from mm_assets.datasets.pairs.validate import check_images, check_pairs_table, s
 from mm_assets.judge import JUDGE_DIR
 from mm_assets.layout import DataLayout
 
+from .inputs import missing_input_check
 from .judge_pipes import run_judge
+from .metadata import check_result, tally_table
 from .resources import ComputeResource, FairseqJudgeResource, StorageResource
 
 JUDGE_SCRIPT = JUDGE_DIR / "check_pairs.py"
 PAIRS_PER_SOURCE = "pairs_{source}"  # the metadata key of each source's row count
 
 
-def _failed(problem: str) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(passed=False, metadata={"problems": problem})
-
-
 def _missing(path: Path, asset_key: str) -> dg.AssetCheckResult | None:
-    if path.is_file():
-        return None
-    return _failed(f"{path} is missing: materialize {asset_key}")
+    return None if path.is_file() else missing_input_check(path, asset_key)
 
 
 def pairs_table_checks(asset_key: str, table_of: Callable[[DataLayout], Path]) -> list[dg.AssetChecksDefinition]:
@@ -52,10 +48,10 @@ def pairs_table_checks(asset_key: str, table_of: Callable[[DataLayout], Path]) -
         try:
             report = check_pairs_table(path)
         except Exception as exc:  # an unreadable table is a failed check, not a crash
-            return _failed(f"{path} cannot be read: {type(exc).__name__}: {exc}; materialize {asset_key} again")
+            return check_result([f"{path} cannot be read: {type(exc).__name__}: {exc}; materialize {asset_key} again"])
         return dg.AssetCheckResult(passed=not report.problems.total(), metadata={
             "rows": report.rows, "bad_rows": report.problems.total(),
-            "problems": dg.MetadataValue.md(report.problems.as_markdown())})
+            "problems": tally_table(report.problems)})
 
     @dg.asset_check(asset=asset_key, name="pair_counts_match_metadata",
                     description="The table's rows per source equal the counts its materialization reported.")
@@ -65,7 +61,7 @@ def pairs_table_checks(asset_key: str, table_of: Callable[[DataLayout], Path]) -
             return missing
         event = context.instance.get_latest_materialization_event(dg.AssetKey(asset_key))
         if event is None or event.asset_materialization is None:
-            return _failed(f"{asset_key} was never materialized")
+            return check_result([f"{asset_key} was never materialized"])
         reported = {key: entry.value for key, entry in event.asset_materialization.metadata.items()}
         found: dict[str, int] = {}
         for batch in iter_table_batches(path, columns=["source"]):
@@ -79,8 +75,7 @@ def pairs_table_checks(asset_key: str, table_of: Callable[[DataLayout], Path]) -
             said = reported.get(PAIRS_PER_SOURCE.format(source=source))
             if found.get(source, 0) != said:
                 problems.append(f"{source}: {found.get(source, 0):,} rows, metadata says {said}")
-        return dg.AssetCheckResult(passed=not problems, metadata={
-            "rows": sum(found.values()), "problems": "\n".join(problems) or "none"})
+        return check_result(problems, rows=sum(found.values()))
 
     @dg.asset_check(asset=asset_key, name="pair_images_decode",
                     description="A sample of 1,000 distinct images of the table (all of a smaller one) "
@@ -96,19 +91,19 @@ def pairs_table_checks(asset_key: str, table_of: Callable[[DataLayout], Path]) -
         return dg.AssetCheckResult(passed=bad == 0 and result["checked"] > 0, metadata={
             "images_checked": result["checked"], "missing": result["missing"],
             "undecodable": result["undecodable"],
-            "problems": dg.MetadataValue.md(result.as_markdown() if bad else "none")})
+            "problems": tally_table(result) if bad else "none"})
 
     @dg.asset_check(asset=asset_key, name="fairseq_encodes_pairs",
                     description="A sample of pairs (and every one at the 64-token limit, up to 64) is "
                     "encoded again by fairseq's own GPT2BPE and Dictionary in .venv-fairseq, through "
                     "Dagster Pipes: the ids must be the same.")
     def fairseq_encodes(context: dg.AssetCheckExecutionContext, storage: StorageResource,
-                        fairseq_judge: FairseqJudgeResource,
+                        judge: FairseqJudgeResource,
                         pipes_subprocess_client: dg.PipesSubprocessClient) -> dg.AssetCheckResult:
         path = table_of(storage.layout)
         if (missing := _missing(path, asset_key)) is not None:
             return missing
         extras = {"bpe_dir": str(storage.layout.gpt2_bpe_dir), "rows": sample_rows(path)}
-        return run_judge(context, JUDGE_SCRIPT, extras, judge=fairseq_judge, pipes=pipes_subprocess_client)
+        return run_judge(context, JUDGE_SCRIPT, extras, judge=judge, pipes=pipes_subprocess_client)
 
     return [well_formed, counts_match, images_decode, fairseq_encodes]

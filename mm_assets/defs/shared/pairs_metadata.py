@@ -10,25 +10,21 @@ import numpy as np
 
 from mm_assets.common.counts import Tally
 from mm_assets.datasets.pairs.table import PAIRS_SCHEMA, PairsWriter
-from mm_assets.datasets.pairs.table1 import histogram_markdown, table1_markdown
-from mm_assets.fetch.http import DownloadError
+from mm_assets.datasets.pairs.table1 import histogram_rows, table1_markdown
 from mm_assets.formats.archive_limits import ArchiveLimitError
 from mm_assets.formats.json_stream import JsonFormatError
 from mm_assets.formats.shape import NoRowsKeptError, ShapeError
 from mm_assets.formats.zip import ZipFormatError
 from mm_assets.layout import DataLayout
 from mm_assets.text.captions import MAX_CAPTION_TOKENS, CaptionEncoder
-from mm_assets.text.gpt2_bpe import verify_gpt2_bpe
 
-from .metadata import table_metadata
+from .inputs import gpt2_bpe_files
+from .metadata import records_table, table_metadata, tally_table
 
 
 def caption_encoder(layout: DataLayout) -> CaptionEncoder:
     """The caption encoder over the verified BPE files (a clear failure when they are missing)."""
-    try:
-        return CaptionEncoder(verify_gpt2_bpe(layout.gpt2_bpe_dir))
-    except DownloadError as exc:
-        raise dg.Failure(str(exc), allow_retries=False) from exc
+    return CaptionEncoder(gpt2_bpe_files(layout))
 
 
 @contextlib.contextmanager
@@ -69,6 +65,7 @@ def pairs_metadata(path: Path, table: PairsWriter, drops: Tally, **extra) -> dic
     if table.rows == 0:  # readers fail when they keep none of a file's rows: this file holds none
         metadata["empty_because"] = "the upstream file holds no rows for this table"
     metadata["table_1"] = dg.MetadataValue.md(table1_markdown(table.stats) if table.stats else "no pairs")
-    metadata["token_lengths"] = dg.MetadataValue.md(histogram_markdown(histogram))
-    metadata["dropped_and_repaired"] = dg.MetadataValue.md(drops.as_markdown())
+    metadata["token_lengths"] = records_table({"tokens": int, "pairs": int, "share_percent": float},
+                                              histogram_rows(histogram))
+    metadata["dropped_and_repaired"] = tally_table(drops)
     return metadata

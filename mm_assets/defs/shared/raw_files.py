@@ -3,13 +3,12 @@
 A file an earlier materialization kept is checked again (its format, and the sha256 the source
 publishes or that materialization recorded) before it is reused; one that fails is fetched again.
 A hub refusal (401/403) becomes a message that says what to do (accept the terms, set HF_TOKEN).
-A file that `MM_RAW_FILES=release` removed is not fetched again while the outputs made from it
-still match what was recorded (the caller's `released` says so, with the file's size and sha256).
 
 With MM_RAW_FILES=release a consumer removes the raw file once its own outputs are committed and
 verified (`release_raw_file`), leaving a record of the size and sha256 (`mm_assets.common.released`).
-While every output named there is present the file counts as verified and is not fetched again;
-once one is gone, the next materialization fetches the file again (docs/footprint.md).
+While every output named there is present (and, for a source whose outputs can be proved again,
+`outputs_stand` finds nothing wrong with them) the file counts as verified and is not fetched
+again; otherwise the next materialization fetches it again (docs/footprint.md).
 """
 
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ import dagster as dg
 
 from mm_assets.common.hashing import sha256_of
 from mm_assets.common.locks import describe_owner
-from mm_assets.common.released import covering_release, forget_release, release
+from mm_assets.common.released import ReleasedFile, covering_release, forget_release, release
 from mm_assets.fetch.http import DownloadError, download_lock
 from mm_assets.fetch.hub import explain_refusal, parse_resolve_url
 from mm_assets.fetch.sources import fetch_file, is_remote, join_source
@@ -44,6 +43,11 @@ class RawFile:
     resumed_from: int
     verified: tuple[str, ...]
     released: bool = False  # gone from disk; its outputs stand for it
+
+    def asset_metadata(self, source: str) -> dict:
+        """What a download asset reports of its one file: where it is and came from, what was verified."""
+        return {"path": dg.MetadataValue.path(str(self.path)), "source": source, **self.metadata(),
+                "verified": verified_markdown(self.verified)}
 
     def metadata(self, prefix: str = "") -> dict:
         return {
@@ -71,27 +75,24 @@ def recorded_metadata(context: dg.AssetExecutionContext, key: str, asset_key: st
 def fetch_or_reuse(context: dg.AssetExecutionContext, http: HttpResource, source: str, relative: str,
                    dest: Path, *, verify: Verifier, expected_sha256: str | None = None,
                    recorded_key: str = "sha256", force: bool = False,
-                   released: Optional[Callable[[], Optional[tuple[int, str]]]] = None) -> RawFile:
+                   outputs_stand: Optional[Callable[[ReleasedFile], list[str]]] = None) -> RawFile:
     """`dest` verified: kept when it passes again, else fetched from `source` (URL or folder).
 
     A released `dest` whose outputs are all present (its release record says which) is not fetched,
-    nor is it there to verify. `released`: for a source whose outputs are proved by the caller
-    (ImageNet's shard parts), (size, sha256) of a gone `dest` whose outputs still match, else None.
+    nor is it there to verify. `outputs_stand(record)`: for a source whose outputs can be proved
+    again (ImageNet's images against their shard's part), what is wrong with them now; anything, and
+    the file is fetched again.
     """
     if not force and (record := covering_release(dest)) is not None:
-        context.log.info(f"{dest} was released on {record.released_at} once its outputs were verified "
-                         f"({', '.join(record.outputs)}); they are present, so it is not fetched again")
-        return RawFile(dest, record.size, record.sha256, True, 0,
-                       (f"released after its outputs were verified; sha256 {record.sha256} as recorded then",),
-                       released=True)
-    if released is not None and not force and not dest.exists():
-        record = released()
-        if record is not None:
-            context.log.info(f"{dest} was released after its outputs were verified; they still match, so it "
-                             "is not fetched again")
-            return RawFile(dest, record[0], record[1], True, 0,
-                           ("released: the outputs made from it still match their recorded sizes and sha256",),
-                           released=True)
+        problems = outputs_stand(record) if outputs_stand is not None else []
+        if not problems:
+            context.log.info(f"{dest} was released on {record.released_at} once its outputs were verified "
+                             f"({', '.join(record.outputs)}); they stand, so it is not fetched again")
+            proved = ("its outputs proved again now",) if outputs_stand is not None else ()
+            return RawFile(dest, record.size, record.sha256, True, 0,
+                           (f"released after its outputs were verified; sha256 {record.sha256} as recorded then",
+                            *proved), released=True)
+        context.log.warning(f"{dest} was released, but its outputs no longer stand ({problems[0]}): fetched again")
     if dest.is_file() and not force:
         recorded = recorded_metadata(context, recorded_key) if expected_sha256 is None else None
         # Under the download lock: a bad kept file is removed, and that must not race a download.

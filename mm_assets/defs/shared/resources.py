@@ -243,6 +243,6 @@ def shared_resources() -> dict[str, Any]:
         "http": HttpResource.from_env(),
         "compute": ComputeResource.from_env(),
         "archive_limits": ArchiveLimitsResource.from_env(),
-        "fairseq_judge": FairseqJudgeResource.from_env(),
+        "judge": FairseqJudgeResource.from_env(),
         "pipes_subprocess_client": dg.PipesSubprocessClient(),
     }

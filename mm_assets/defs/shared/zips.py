@@ -34,7 +34,9 @@ from mm_assets.formats.zip import (
 )
 from mm_assets.layout import DataLayout
 
-from .raw_files import DownloadConfig, fetch_or_reuse, release_raw_file, verified_markdown
+from .inputs import missing_input
+from .metadata import check_result, tally_table
+from .raw_files import DownloadConfig, fetch_or_reuse, release_raw_file
 from .resources import StorageResource
 from .retry import retry_only_what_can_heal
 from .writing import sole_writer
@@ -94,13 +96,8 @@ def zip_download_asset(
         base, relative = location(getattr(context.resources, source_resource))
         raw = fetch_or_reuse(context, context.resources.http, base, relative, destination(storage.layout),
                              verify=zip_download_check(required_members), force=config.force_download)
-        return dg.MaterializeResult(metadata={
-            "path": dg.MetadataValue.path(str(raw.path)),
-            "dagster/uri": str(raw.path),
-            "source": f"{base.rstrip('/')}/{relative}",
-            **raw.metadata(),
-            "verified": verified_markdown(raw.verified),
-        })
+        return dg.MaterializeResult(metadata={**raw.asset_metadata(f"{base.rstrip('/')}/{relative}"),
+                                              "dagster/uri": str(raw.path)})
 
     return _download
 
@@ -138,7 +135,7 @@ def extract_image_folders(
                 skipped[key] = skipped.get(key, 0) + count
             continue
         if not zip_path.is_file():
-            raise dg.Failure(f"{zip_path} is missing: materialize {asset_key} first")
+            raise missing_input(zip_path, asset_key)
         with sole_writer(context, target):
             if removed := remove_stale_extractions(images_dir, folder):
                 context.log.info(f"removed {removed} folder(s) a killed run left behind")
@@ -166,7 +163,7 @@ def extract_image_folders(
         metadata[f"{folder}_state"] = ("already extracted from this zip" if done.up_to_date else
                                        f"extracted ({done.kept_from_earlier_run:,} files kept from a killed run)")
         if done.skipped.total():
-            metadata[f"{folder}_skipped_members"] = dg.MetadataValue.md(done.skipped.as_markdown())
+            metadata[f"{folder}_skipped_members"] = tally_table(done.skipped)
             context.log.warning(f"{zip_path.name}: {done.skipped.total():,} member(s) not extracted: "
                                 + ", ".join(f"{key} {n:,}" for key, n in sorted(done.skipped.counts.items())))
         for key, count in done.skipped.counts.items():
@@ -192,12 +189,10 @@ def extracted_images_check(asset_key: str, folders: Callable[[dg.AssetCheckExecu
             folder: verify_extracted_folder(root, folder, workers=context.resources.compute.worker_count)
             for folder in folders(context)}
         problems = [problem for proof in proofs.values() for problem in proof.problems]
-        return dg.AssetCheckResult(passed=not problems, metadata={
-            "images_checked": sum(proof.files + proof.bad for proof in proofs.values()),
-            "images_bad": sum(proof.bad for proof in proofs.values()),
-            "problems": "\n".join(problems) or "none",
+        return check_result(
+            problems, images_checked=sum(proof.files + proof.bad for proof in proofs.values()),
+            images_bad=sum(proof.bad for proof in proofs.values()),
             **({"what_to_do": f"remove the damaged folder(s) under {root} and materialize their zip asset(s) "
-                "and this asset again"} if problems else {}),
-        })
+                "and this asset again"} if problems else {}))
 
     return _check

@@ -4,6 +4,7 @@ import dagster as dg
 
 from mm_assets.datasets.vg.pairs import build_vg_concat_pairs, build_vg_pairs
 from mm_assets.datasets.vg.upstream import IMAGE_ZIPS, REGIONS_JSON, REGIONS_ZIP, SEED_IMAGES, SEED_PAIRS
+from mm_assets.defs.shared.inputs import missing_input
 from mm_assets.defs.shared.pairs_metadata import caption_encoder, pairs_metadata, upstream_input
 from mm_assets.defs.shared.resources import ArchiveLimitsResource, ComputeResource, StorageResource
 from mm_assets.defs.shared.writing import sole_writer
@@ -57,11 +58,9 @@ def vg_images(context: dg.AssetExecutionContext, storage: StorageResource, compu
 def _require_inputs(layout) -> None:
     zip_path = layout.vg.raw(REGIONS_ZIP)
     if not zip_path.is_file():
-        raise dg.Failure(f"{zip_path} is missing: materialize vg_regions_zip first")
-    missing = [folder for folder in IMAGE_ZIPS if not (layout.vg.images_dir / folder).is_dir()]
-    if missing:
-        raise dg.Failure(f"image folder(s) {', '.join(missing)} missing under {layout.vg.images_dir}: "
-                         "materialize vg_images first")
+        raise missing_input(zip_path, "vg_regions_zip")
+    if missing := [folder for folder in (layout.vg.images_dir / name for name in IMAGE_ZIPS) if not folder.is_dir()]:
+        raise missing_input(missing, "vg_images")
 
 
 def _vg_table(context, storage, compute, archive_limits, build, output) -> dg.MaterializeResult:

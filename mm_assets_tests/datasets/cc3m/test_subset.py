@@ -144,7 +144,7 @@ def test_the_subset_check_streams_the_files_and_finds_each_difference(shards, tm
     shutil.copytree(shards[0].root, paths.root)
     paths.subset.unlink(missing_ok=True)  # an earlier test wrote one
     assert verify.subset_problems(paths, size=12, repeats=3, rules=RULES) == [
-        "subset.parquet or subset_ids_urls.tsv is missing; materialize cc3m_subset"]
+        f"{paths.subset} is missing: materialize cc3m_subset first"]
     write_subset(select_subset(paths, size=12, repeats=3, rules=RULES), paths)
     assert verify.subset_problems(paths, size=12, repeats=3, rules=RULES) == []
     assert "is not the first 13 valid rows" in verify.subset_problems(paths, size=13, repeats=3, rules=RULES)[0]

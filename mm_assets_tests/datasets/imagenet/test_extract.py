@@ -9,13 +9,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from mm_assets.common.released import covering_release, release
 from mm_assets.datasets.imagenet.extract import (
     RawRecord,
     ShardExtractionError,
     extract_shard,
     image_problems,
     read_part,
-    release_raw,
     remove_stale_image_temps,
 )
 from mm_assets.datasets.imagenet.index import merge_index
@@ -82,9 +82,10 @@ def test_a_killed_shards_temps_are_removed_and_other_shards_temps_are_not(tmp_pa
 def test_a_released_raw_file_is_gone_and_the_part_still_proves_the_images(imagenet_mirror, tmp_path):
     shards, paths, order = _prepare(imagenet_mirror, tmp_path)
     _extract(shards, paths, order, TRAIN[0])
-    assert release_raw(paths.raw_shard(TRAIN[0])) and not paths.raw_shard(TRAIN[0]).exists()
-    assert not release_raw(paths.raw_shard(TRAIN[0]))
+    raw = paths.raw_shard(TRAIN[0])
     part = read_part(paths.part(TRAIN[0]))
+    release(raw, size=part.raw.size, sha256=part.raw.sha256, outputs=[paths.part(TRAIN[0])])
+    assert not raw.exists() and covering_release(raw).sha256 == part.raw.sha256
     assert part.raw.rows == 10 and image_problems(paths, part, order, workers=1) == []
 
 

@@ -5,6 +5,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from mm_assets.common.missing import MissingInputError
 from mm_assets.datasets.imagenet.index import build_index, unreadable
 from mm_assets.datasets.imagenet.synsets import label_of_synset, parse_image_name
 from mm_assets_tests.datasets.imagenet.raw_shards import install_raw_shards
@@ -93,12 +94,10 @@ def test_a_label_that_disagrees_is_left_out_and_listed(imagenet_mirror, tmp_path
 
 
 def test_missing_raw_shards_are_named(imagenet_mirror, tmp_path):
-    from mm_assets.datasets.imagenet.index import ImagenetIndexError
-
     shards, paths = install_raw_shards(imagenet_mirror, tmp_path)
     paths.raw_shard("train-00001-of-00002").unlink()
-    with pytest.raises(ImagenetIndexError, match="train-00001-of-00002.parquet is missing; materialize imagenet_raw "
-                                                 "for train-00001-of-00002"):
+    with pytest.raises(MissingInputError, match="train-00001-of-00002.parquet is missing: materialize imagenet_raw "
+                                                "for partition train-00001-of-00002 first"):
         build_index(shards, paths, workers=1)
 
 

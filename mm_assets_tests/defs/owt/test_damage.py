@@ -64,11 +64,11 @@ def test_merge_of_a_damaged_slice_says_which_asset_to_materialize_again(chain):
 
 
 @pytest.mark.e2e
-def test_fairseq_judge_reports_a_truncated_bin_as_a_failed_check(chain, fairseq_python):
-    chain["run"]("owt_fairseq_data", fairseq_judge=FairseqJudgeResource(python=fairseq_python))
+def test_the_judge_reports_a_truncated_bin_as_a_failed_check(chain, fairseq_python):
+    chain["run"]("owt_fairseq_data", judge=FairseqJudgeResource(python=fairseq_python))
     os.truncate(chain["owt"] / "fairseq" / "train.bin", 5000)
     result = run_checks("owt_fairseq_data", instance=chain["instance"],
-                        **{**chain["resources"], "fairseq_judge": FairseqJudgeResource(python=fairseq_python)})
+                        **{**chain["resources"], "judge": FairseqJudgeResource(python=fairseq_python)})
     assert result.success  # the check ran to the end: it reports, it does not crash
     check = check_results(result)["fairseq_reads_data_dir"]
     assert check.passed is False

@@ -31,7 +31,7 @@ def _build(tmp_path, owt_mirror, bpe_dir, raw_files, fairseq_python=None):
                      gpt2_bpe_source=Gpt2BpeSource(url=str(bpe_dir)))
     # Without fairseq_python the judge reports "no such interpreter" at once (a failed check, not
     # an error): the e2e test below runs it for real.
-    resources["fairseq_judge"] = FairseqJudgeResource(python=fairseq_python or str(tmp_path / "no-python"))
+    resources["judge"] = FairseqJudgeResource(python=fairseq_python or str(tmp_path / "no-python"))
 
     def run(selection, partition_key=None, **kwargs):
         return materialize(selection, partition_key=partition_key, instance=instance, **{**resources, **kwargs})
@@ -129,7 +129,7 @@ def test_new_split_settings_copy_released_slices_back_out(both):
 
 
 @pytest.mark.e2e
-def test_the_fairseq_judge_passes_on_released_texts_and_fails_on_damage(tmp_path, owt_mirror, bpe_dir, fairseq_python):
+def test_the_judge_passes_on_released_texts_and_fails_on_damage(tmp_path, owt_mirror, bpe_dir, fairseq_python):
     run, instance, resources, mirror, owt = _build(tmp_path, owt_mirror, bpe_dir, "release", fairseq_python)
     assert check_results(run_checks("owt_fairseq_data", instance=instance, **resources))["fairseq_reads_data_dir"].passed
     valid = owt / "fairseq" / "valid.bin"

@@ -67,7 +67,7 @@ def test_train2014_split_in_process_and_the_same_bytes_with_any_workers(coco_vg_
     outputs = []
     for workers in ("1", "2"):
         result = materialize("coco_pairs", storage=storage, compute=ComputeResource(workers=workers),
-                             coco_source=CocoSource(split="train2014"), fairseq_judge=FairseqJudgeResource())
+                             coco_source=CocoSource(split="train2014"), judge=FairseqJudgeResource())
         outputs.append(layout.coco.pairs.read_bytes())
         metadata = result.asset_materializations_for_node("coco_pairs")[0].metadata
         assert metadata["pairs"].value == COCO_EXPECTED["train2014"]["pairs"]

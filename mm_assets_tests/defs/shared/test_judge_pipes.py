@@ -35,13 +35,13 @@ def run_check(tmp_path, python: str, **extras):
         return None
 
     @dg.asset_check(asset=judged, name="judged_by_fairseq")
-    def judged_by_fairseq(context: dg.AssetCheckExecutionContext, fairseq_judge: FairseqJudgeResource,
+    def judged_by_fairseq(context: dg.AssetCheckExecutionContext, judge: FairseqJudgeResource,
                           pipes_subprocess_client: dg.PipesSubprocessClient) -> dg.AssetCheckResult:
-        return run_judge(context, script, {"thing": "the_thing", **extras}, judge=fairseq_judge,
+        return run_judge(context, script, {"thing": "the_thing", **extras}, judge=judge,
                          pipes=pipes_subprocess_client)
 
     result = dg.materialize([judged, judged_by_fairseq], resources={
-        "fairseq_judge": FairseqJudgeResource(python=python),
+        "judge": FairseqJudgeResource(python=python),
         "pipes_subprocess_client": dg.PipesSubprocessClient()})
     assert result.success  # whatever the judge did, the check ran to the end
     (evaluation,) = result.get_asset_check_evaluations()
