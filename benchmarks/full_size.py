@@ -17,7 +17,8 @@
 4. The same at full size on 2 and 16 cores. The model: time, CPU and disk linear in the input, a
    straight line through the two largest fractions extrapolated to 1 (so a fixed cost such as a
    check's fairseq start-up stays fixed; with one fraction, x 1/fraction); RSS as measured, printed
-   at every fraction side by side (flat or not); partitions
+   at every fraction side by side (flat, flat from the fraction where a unit of work reaches its real
+   size, or growing); partitions
    at full size: static ones as now, dynamic ones the real count (`REAL_PARTITIONS`). A step that used
    at least 1.5 of the 2 cores is taken to use all 16 (its CPU / 16); one that used less is serial and
    keeps its 2-core time (cores used: the CPU over the time that grew between the two fractions, so
@@ -372,6 +373,20 @@ def full_size(series: list[tuple[float, AssetFigures]]) -> dict:
             "cores_used": cores_used, "split": partitions > 1 or parallel, "written": written}
 
 
+def rss_trend(measured: list[float], fractions: list[float]) -> str:
+    """'flat' when the peak RSS at the largest fraction is under 1.2x the smallest's. Otherwise the
+    growth, and where it stops: a unit of work (a CC3M shard, an ImageNet file, the encoder's window
+    of blocks) is smaller than its real size at the smallest fractions and grows up to it, so memory
+    that is flat from some fraction on says 'flat from' that fraction."""
+    growth = measured[-1] / measured[0] if measured[0] else 1.0
+    if growth < 1.2:
+        return "flat"
+    since = next(fr for fr, rss in zip(fractions, measured) if measured[-1] / rss < 1.2)
+    if since < fractions[-1]:
+        return f"flat from {since:g} (x{growth:.1f} from {fractions[0]:g})"
+    return f"grows x{growth:.1f}"
+
+
 def full_size_table(runs: dict[float, tuple[list[AssetFigures], list, dict]]) -> str:
     fractions = sorted(runs)
     largest = fractions[-1]
@@ -394,8 +409,7 @@ def full_size_table(runs: dict[float, tuple[list[AssetFigures], list, dict]]) ->
                          for fr in fractions)
         bound = " (upper bound)" if full["upper_bound"] and len(fractions) > 1 else ""
         measured = [by_fraction[fr][f.asset].rss for fr in fractions if f.asset in by_fraction[fr]]
-        growth = measured[-1] / measured[0] if measured[0] else 1.0
-        rss += " | " + ("flat" if growth < 1.2 else f"grows x{growth:.1f}")
+        rss += " | " + rss_trend(measured, [fr for fr in fractions if f.asset in by_fraction[fr]])
         lines.append(f"| {f.asset}{bound} | {rss} | {full['partitions']} | {full['cores_used']:.1f} | "
                      f"{_duration(full['time2'])} | "
                      f"{_duration(full['step2'])} | {_duration(full['time16'])} | {_duration(full['step16'])} | "
