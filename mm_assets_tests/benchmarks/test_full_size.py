@@ -65,6 +65,14 @@ def test_the_model_keeps_a_fixed_cost_fixed_and_scales_the_rest():
     assert full_size.extrapolate([(0.001, 30.0), (0.01, 20.0)]) == (pytest.approx(2000.0), True)
 
 
+def test_memory_is_flat_flat_from_where_a_unit_of_work_is_full_or_growing():
+    fractions = [0.001, 0.01, 0.02]
+    assert full_size.rss_trend([400, 410, 420], fractions) == "flat"
+    # a shard smaller than the real one at 1/1000, the real size from 1/100 on
+    assert full_size.rss_trend([448, 584, 593], fractions) == "flat from 0.01 (x1.3 from 0.001)"
+    assert full_size.rss_trend([300, 450, 700], fractions) == "grows x2.3"
+
+
 def test_dynamic_partitions_take_the_real_count_and_serial_steps_do_not_speed_up():
     shards = full_size.AssetFigures("cc3m_image_cache", "cc3m_shards", partitions=4, step_s=100.0, cpu_s=180.0)
     one = full_size.AssetFigures("cc3m_image_cache", "cc3m_shards", partitions=1, step_s=10.0, cpu_s=18.0)
